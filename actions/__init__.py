@@ -1,0 +1,1 @@
+"""Rasa custom actions of Layanan Aduan (run by `rasa run actions --actions actions`)."""

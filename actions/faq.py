@@ -1,0 +1,55 @@
+"""Answer FAQ topics from the knowledge base, with source and date, split into short messages."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.knowledge.faq import load_knowledge_base, render_answer
+
+RETRIEVAL_INTENT = "faq"
+# Below this ResponseSelector confidence the topic guess is too weak to answer with facts.
+MIN_TOPIC_CONFIDENCE = 0.30
+
+
+def topic_from_entities(latest_message: Dict[Text, Any]) -> Optional[Text]:
+    """A button payload such as /faq{"faq_topic":"ktp_el"} names the topic directly."""
+    for entity in latest_message.get("entities") or []:
+        if entity.get("entity") == "faq_topic" and entity.get("value"):
+            return str(entity["value"])
+    return None
+
+
+def topic_from_response_selector(latest_message: Dict[Text, Any]) -> Optional[Text]:
+    selector = (latest_message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
+    response = selector.get("response") or {}
+    key = response.get("intent_response_key") or ""
+    if not key.startswith(f"{RETRIEVAL_INTENT}/"):
+        return None
+    if float(response.get("confidence") or 0.0) < MIN_TOPIC_CONFIDENCE:
+        return None
+    return key.split("/", 1)[1]
+
+
+def send_messages(dispatcher: CollectingDispatcher, messages: List[Dict[Text, Any]]) -> None:
+    for message in messages:
+        dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        latest = tracker.latest_message or {}
+        topic = topic_from_entities(latest) or topic_from_response_selector(latest)
+        knowledge_base = load_knowledge_base()
+        if topic is None or topic not in knowledge_base:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        send_messages(dispatcher, render_answer(topic, knowledge_base))
+        return []
