@@ -1,0 +1,1 @@
+"""Conversations and every message exchanged in them, on every channel."""

@@ -1,0 +1,125 @@
+"""Tables `conversations` and `messages`: the record of everything a citizen and the bot said.
+
+One conversation per channel identity (a Telegram chat, a WhatsApp number, a web-chat sender id). Every
+inbound message is stored before anything else happens to it, so nothing a citizen sends is lost; its
+platform message id is unique per channel, so a redelivered webhook is recognised instead of answered twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.db import Base, utcnow
+
+# BIGINT on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+# JSONB on PostgreSQL so payloads can be queried; plain JSON text elsewhere.
+JsonPayload = JSON().with_variant(JSONB(), "postgresql")
+
+CHANNEL_LENGTH = 20
+SENDER_ID_LENGTH = 128
+PLATFORM_MESSAGE_ID_LENGTH = 255
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # stored, turn not finished yet
+    PROCESSED = "processed"  # Rasa answered and the replies are stored
+    FAILED = "failed"  # Rasa could not be reached: kept for a retry
+
+
+class OutboundStatus(StrEnum):
+    QUEUED = "queued"  # stored, not yet handed to the platform (connectors that send asynchronously)
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+def _sql_in(values: type[StrEnum]) -> str:
+    return ", ".join(f"'{value.value}'" for value in values)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "sender_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    # The citizen's identity on that channel: Telegram chat id, WhatsApp wa_id, web-chat sender.
+    sender_id: Mapped[str] = mapped_column(String(SENDER_ID_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # WhatsApp allows free-form replies only within 24 h of the citizen's last message.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_outbound_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Inbound deduplication: a platform redelivers a webhook with the same message id. Connectors must
+        # make the id unique within their channel (e.g. Telegram: "<chat_id>:<message_id>").
+        UniqueConstraint("channel", "platform_message_id"),
+        CheckConstraint(f"direction IN ({_sql_in(Direction)})", name="direction"),
+        CheckConstraint(
+            f"(direction = 'in' AND status IN ({_sql_in(InboundStatus)}))"
+            f" OR (direction = 'out' AND status IN ({_sql_in(OutboundStatus)}))",
+            name="status",
+        ),
+        Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    sender_id: Mapped[str] = mapped_column(String(SENDER_ID_LENGTH))
+    platform_message_id: Mapped[str | None] = mapped_column(String(PLATFORM_MESSAGE_ID_LENGTH), default=None)
+    # Stored exactly as written (HTML included): escaping is the renderer's job.
+    text: Mapped[str] = mapped_column(Text)
+    # Buttons, attachments, Rasa custom payloads, raw platform metadata.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonPayload, default=None)
+    status: Mapped[str] = mapped_column(String(16))
+    # NLU result of an inbound turn, read from Rasa's tracker after the turn.
+    intent: Mapped[str | None] = mapped_column(String(100), default=None)
+    intent_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    faq_topic: Mapped[str | None] = mapped_column(String(100), default=None)
+    faq_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    # Outbound: the inbound message this one answers.
+    reply_to_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("messages.id", ondelete="SET NULL"), index=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -1,0 +1,1 @@
+"""The gateway: persists every inbound message, asks Rasa for the replies and persists those too."""

@@ -1,0 +1,286 @@
+"""The gateway: one path for every channel from a citizen's message to the bot's replies.
+
+`handle_inbound` (1) stores the inbound message and commits before anything else, so nothing is lost and a
+redelivered message (same channel and platform message id) is recognised; (2) serialises the turns of one
+sender; (3) sends the text to Rasa's REST channel; (4) reads the NLU result of that turn from Rasa's tracker
+(not a second parse) onto the inbound row; (5) stores each reply and marks the inbound processed; (6) when
+Rasa cannot answer, marks the inbound `failed` (kept for a retry) and answers with one polite message.
+
+A duplicate gets the replies stored for the original, without a second Rasa turn. If the original is still
+being answered, the duplicate waits for it (polling the database, so this also works across replicas) up to
+`duplicate_wait_seconds`, then gets `MessageInProgressError` (HTTP 409 on the web-chat API).
+
+Framework-free on purpose: connectors and the web-chat route call it the same way. The database is
+synchronous SQLAlchemy, so every database step runs in a worker thread and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.conversations import repository
+from bot.conversations.models import Conversation, InboundStatus, Message
+from bot.db import Database
+from bot.gateway.rasa_client import BotReply, Button, NluResult, RasaClient, RasaUnavailable, parse_buttons
+from bot.privacy import mask_personal_data
+
+logger = logging.getLogger(__name__)
+
+SERVICE_UNAVAILABLE_REPLY = (
+    "Mohon maaf, layanan kami sedang mengalami gangguan. "
+    "Pesan Anda sudah kami simpan dan akan kami tindak lanjuti."
+)
+LANGUAGE = "id"
+DUPLICATE_POLL_SECONDS = 0.1
+# Characters Rasa's HTTP API takes verbatim in a URL path (it does not percent-decode conversation ids).
+_URL_SAFE_SENDER = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A stored reply, as a channel should deliver it."""
+
+    id: int
+    text: str
+    buttons: tuple[Button, ...] = ()
+    image: str | None = None
+    custom: Any = None
+
+
+class GatewayError(Exception):
+    """A message the gateway refuses to handle; `code` and the Indonesian `detail` are safe to show."""
+
+    code = "gateway_error"
+    detail = "Pesan tidak dapat diproses."
+
+
+class MessageInProgressError(GatewayError):
+    code = "message_in_progress"
+    detail = "Pesan dengan ID yang sama masih sedang diproses. Silakan coba lagi sebentar lagi."
+
+
+class MessageIdConflictError(GatewayError):
+    code = "message_id_conflict"
+    detail = "ID pesan ini sudah dipakai oleh pengirim lain. Gunakan ID pesan yang berbeda."
+
+
+@dataclass(frozen=True)
+class _Duplicate:
+    inbound_id: int
+    sender_id: str
+
+
+def conversation_key(channel: str, sender_id: str) -> str:
+    """Rasa's conversation id for a channel identity: `<channel>:<sender_id>`, stable across restarts.
+
+    Rasa uses the id verbatim in `/conversations/<id>/tracker`, so a sender id with other characters than
+    letters, digits, `_ . -` (possible on the web chat) is replaced by a hash of it.
+    """
+    if _URL_SAFE_SENDER.match(sender_id):
+        return f"{channel}:{sender_id}"
+    return f"{channel}:h-{hashlib.sha256(sender_id.encode()).hexdigest()[:32]}"
+
+
+class Gateway:
+    def __init__(self, database: Database, rasa: RasaClient, duplicate_wait_seconds: float) -> None:
+        self.database = database
+        self.rasa = rasa
+        self.duplicate_wait_seconds = duplicate_wait_seconds
+        # One lock per sender, alive only while some turn of that sender holds a reference to it.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def handle_inbound(
+        self,
+        channel: str,
+        sender_id: str,
+        text: str,
+        message_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[OutboundMessage]:
+        stored = await asyncio.to_thread(self._store_inbound, channel, sender_id, text, message_id, metadata)
+        if isinstance(stored, _Duplicate):
+            logger.info("duplicate inbound %s/%s: returning the stored replies", channel, message_id)
+            return await self._replies_of_duplicate(stored, sender_id)
+        inbound_id = stored
+        logger.info("inbound #%d from %s:%s", inbound_id, channel, mask_personal_data(sender_id))
+        logger.debug("inbound #%d text: %s", inbound_id, mask_personal_data(text))
+        async with self._lock_for(channel, sender_id):
+            return await self._answer(inbound_id, channel, sender_id, text, message_id, metadata)
+
+    def _lock_for(self, channel: str, sender_id: str) -> asyncio.Lock:
+        lock = self._locks.get((channel, sender_id))
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[(channel, sender_id)] = lock
+        return lock
+
+    async def _answer(
+        self,
+        inbound_id: int,
+        channel: str,
+        sender_id: str,
+        text: str,
+        message_id: str | None,
+        metadata: dict[str, Any] | None,
+    ) -> list[OutboundMessage]:
+        key = conversation_key(channel, sender_id)
+        rasa_metadata: dict[str, Any] = {
+            **(metadata or {}),
+            "channel": channel,
+            "sender_id": sender_id,
+            "platform_message_id": message_id,
+            "language": LANGUAGE,
+            # Lets us check that the tracker's latest message is this turn, not a later one.
+            "turn_id": str(inbound_id),
+        }
+        try:
+            replies = await self.rasa.send_message(key, text, rasa_metadata, input_channel=channel)
+        except RasaUnavailable as error:
+            logger.warning("inbound #%d: Rasa unavailable (%s); marked failed", inbound_id, error)
+            return await asyncio.to_thread(self._store_failure, inbound_id)
+        nlu = await self._turn_nlu(key, inbound_id, text)
+        return await asyncio.to_thread(self._store_replies, inbound_id, replies, nlu)
+
+    async def _turn_nlu(self, key: str, inbound_id: int, text: str) -> NluResult | None:
+        try:
+            nlu = await self.rasa.latest_nlu(key)
+        except RasaUnavailable as error:
+            # The replies are there; only the analytics of this turn are missing.
+            logger.warning("inbound #%d: tracker unavailable (%s); NLU result not stored", inbound_id, error)
+            return None
+        if nlu is None:
+            return None
+        turn_id = nlu.metadata.get("turn_id")
+        if turn_id != str(inbound_id) and not (turn_id is None and nlu.text == text):
+            logger.warning(
+                "inbound #%d: tracker's latest message is another turn; NLU result not stored", inbound_id
+            )
+            return None
+        return nlu
+
+    # --- database steps (run in a worker thread) ---
+
+    def _store_inbound(
+        self,
+        channel: str,
+        sender_id: str,
+        text: str,
+        message_id: str | None,
+        metadata: dict[str, Any] | None,
+    ) -> int | _Duplicate:
+        conversation_id = self._conversation_id(channel, sender_id)
+        if message_id is not None:
+            with self.database.session() as session:
+                existing = repository.find_inbound(session, channel, message_id)
+                if existing is not None:
+                    return _Duplicate(existing.id, existing.sender_id)
+        payload = {"metadata": metadata} if metadata else None
+        try:
+            with self.database.session() as session:
+                conversation = session.get_one(Conversation, conversation_id)
+                return repository.add_inbound(session, conversation, text, message_id, payload).id
+        except IntegrityError:
+            if message_id is None:
+                raise
+        # A concurrent delivery of the same message committed first.
+        with self.database.session() as session:
+            existing = repository.find_inbound(session, channel, message_id)
+            if existing is None:
+                raise RuntimeError("inbound insert conflicted but no message holds its id")
+            return _Duplicate(existing.id, existing.sender_id)
+
+    def _conversation_id(self, channel: str, sender_id: str) -> int:
+        with self.database.session() as session:
+            conversation = repository.find_conversation(session, channel, sender_id)
+            if conversation is not None:
+                return conversation.id
+        try:
+            with self.database.session() as session:
+                return repository.add_conversation(session, channel, sender_id).id
+        except IntegrityError:
+            pass  # created by a concurrent first message of the same sender
+        with self.database.session() as session:
+            conversation = repository.find_conversation(session, channel, sender_id)
+            if conversation is None:
+                raise RuntimeError("conversation insert conflicted but none exists")
+            return conversation.id
+
+    def _store_replies(
+        self, inbound_id: int, replies: list[BotReply], nlu: NluResult | None
+    ) -> list[OutboundMessage]:
+        with self.database.session() as session:
+            inbound = session.get_one(Message, inbound_id)
+            if nlu is not None:
+                inbound.intent = nlu.intent
+                inbound.intent_confidence = nlu.intent_confidence
+                inbound.faq_topic = nlu.faq_topic
+                inbound.faq_confidence = nlu.faq_confidence
+            stored = [
+                repository.add_outbound(session, inbound, reply.text or "", _reply_payload(reply))
+                for reply in replies
+            ]
+            inbound.status = InboundStatus.PROCESSED
+            return [_outbound(message) for message in stored]
+
+    def _store_failure(self, inbound_id: int) -> list[OutboundMessage]:
+        with self.database.session() as session:
+            inbound = session.get_one(Message, inbound_id)
+            inbound.status = InboundStatus.FAILED
+            apology = repository.add_outbound(
+                session, inbound, SERVICE_UNAVAILABLE_REPLY, {"system": "rasa_unavailable"}
+            )
+            return [_outbound(apology)]
+
+    def _stored_turn(self, inbound_id: int) -> tuple[str, list[OutboundMessage]]:
+        with self.database.session() as session:
+            inbound = session.get_one(Message, inbound_id)
+            return inbound.status, [_outbound(m) for m in repository.replies_to(session, inbound_id)]
+
+    async def _replies_of_duplicate(self, duplicate: _Duplicate, sender_id: str) -> list[OutboundMessage]:
+        if duplicate.sender_id != sender_id:
+            # Never hand one citizen's replies to another who reuses a message id.
+            raise MessageIdConflictError()
+        deadline = time.monotonic() + self.duplicate_wait_seconds
+        while True:
+            status, replies = await asyncio.to_thread(self._stored_turn, duplicate.inbound_id)
+            if status != InboundStatus.RECEIVED:
+                return replies
+            if time.monotonic() >= deadline:
+                raise MessageInProgressError()
+            await asyncio.sleep(DUPLICATE_POLL_SECONDS)
+
+
+def _reply_payload(reply: BotReply) -> dict[str, Any] | None:
+    payload: dict[str, Any] = {}
+    if reply.buttons:
+        payload["buttons"] = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
+    if reply.image is not None:
+        payload["image"] = reply.image
+    if reply.attachment is not None:
+        payload["attachment"] = reply.attachment
+    if reply.custom is not None:
+        payload["custom"] = reply.custom
+    return payload or None
+
+
+def _outbound(message: Message) -> OutboundMessage:
+    payload = message.payload or {}
+    image = payload.get("image")
+    return OutboundMessage(
+        id=message.id,
+        text=message.text,
+        buttons=parse_buttons(payload.get("buttons")),
+        image=image if isinstance(image, str) else None,
+        custom=payload.get("custom"),
+    )
