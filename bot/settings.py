@@ -29,10 +29,12 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     # Tickets (bot/tickets).
     tickets_routing_file: Path | None = Field(
-        default=None, description="routing.yml with category -> unit and SLA tiers; the bundled file if unset."
+        default=None,
+        description="routing.yml with category -> unit and SLA tiers; the bundled file if unset.",
     )
     attachments_dir: Path = Field(
-        default=PROJECT_ROOT / "var" / "attachments", description="Where uploaded complaint attachments are stored."
+        default=PROJECT_ROOT / "var" / "attachments",
+        description="Where uploaded complaint attachments are stored.",
     )
     attachment_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest accepted attachment.")
     attachment_max_per_ticket: int = Field(default=10, description="Most attachments one ticket may carry.")
@@ -41,8 +43,10 @@ class Settings(BaseSettings):
         description="Comma-separated `holidays` categories that are not working days ('public,government' "
         "also skips cuti bersama).",
     )
-    ticket_lookup_max_misses: int = Field(default=5, description="Wrong tracking codes allowed per sender...")
-    ticket_lookup_window_seconds: int = Field(default=600, description="...within this many seconds.")
+    ticket_lookup_max_misses: int = Field(
+        default=5, description="Wrong tracking codes allowed per sender in the window."
+    )
+    ticket_lookup_window_seconds: int = Field(default=600, description="Window of that limit, seconds.")
 
 
 @lru_cache
