@@ -1,0 +1,1 @@
+"""Complaint tickets: tracking codes, lifecycle, SLA on Indonesian working days, routing and audit."""
