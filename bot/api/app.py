@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from bot.api import chat, health, tickets, triage
+from bot.api import categories, chat, health, notifications, tickets, triage
 from bot.api.errors import install_error_handlers
 from bot.db import Database
 from bot.gateway.gateway import Gateway
@@ -60,6 +60,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.gateway = gateway
     install_error_handlers(app)
-    for module in (health, chat, tickets, triage):
+    for module in (health, chat, notifications, categories, tickets, triage):
         app.include_router(module.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -126,3 +126,28 @@ async def chat(payload: ChatRequest, settings: SettingsDep, gateway: GatewayDep)
     except GatewayError as error:
         raise ApiError(status.HTTP_409_CONFLICT, error.code, error.detail) from error
     return ChatResponse(messages=[m for m in map(to_chat_message, replies) if m is not None])
+
+
+class ChatUpdate(ChatMessage):
+    id: int
+
+
+class ChatUpdates(BaseModel):
+    messages: list[ChatUpdate]
+    last_id: int
+
+
+@router.get("/chat/{sender}/updates", response_model=ChatUpdates, response_model_exclude_none=True)
+async def chat_updates(
+    sender: Annotated[str, Path(min_length=1, max_length=SENDER_ID_LENGTH)],
+    gateway: GatewayDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> ChatUpdates:
+    """Messages for a web-chat sender newer than `after` (e.g. a complaint code sent later); poll it."""
+    replies = await gateway.updates_for(Channel.WEB, sender, after)
+    shown = [
+        ChatUpdate(id=reply.id, **message.model_dump())
+        for reply in replies
+        if (message := to_chat_message(reply)) is not None
+    ]
+    return ChatUpdates(messages=shown, last_id=max([after, *(reply.id for reply in replies)]))

@@ -103,3 +103,54 @@ def replies_to(session: Session, inbound_id: int) -> Sequence[Message]:
         .where(Message.reply_to_id == inbound_id, Message.direction == Direction.OUT)
         .order_by(Message.id)
     ).all()
+
+
+def notification_id(key: str) -> str:
+    """Notifications reuse the per-channel unique message id, so one key can only ever be stored once."""
+    return f"notify:{key}"
+
+
+def find_notification(session: Session, channel: str, key: str) -> Message | None:
+    return session.scalars(
+        select(Message).where(
+            Message.channel == channel,
+            Message.platform_message_id == notification_id(key),
+            Message.direction == Direction.OUT,
+        )
+    ).one_or_none()
+
+
+def add_notification(
+    session: Session, conversation: Conversation, text: str, payload: dict[str, Any] | None, key: str
+) -> Message:
+    """A message the service starts (filed complaint, status change), not a reply to an inbound one."""
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        direction=Direction.OUT,
+        channel=conversation.channel,
+        sender_id=conversation.sender_id,
+        platform_message_id=notification_id(key),
+        text=text,
+        payload=payload,
+        status=OutboundStatus.QUEUED,
+        created_at=now,
+    )
+    session.add(message)
+    conversation.last_outbound_at = now
+    session.flush()
+    return message
+
+
+def outbound_after(session: Session, conversation_id: int, after_id: int, limit: int) -> Sequence[Message]:
+    """Outbound messages of a conversation newer than `after_id`, oldest first (web chat polling)."""
+    return session.scalars(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.OUT,
+            Message.id > after_id,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()

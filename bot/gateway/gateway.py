@@ -118,6 +118,21 @@ class Gateway:
         async with self._lock_for(channel, sender_id):
             return await self._answer(inbound_id, channel, sender_id, text, message_id, metadata)
 
+    async def notify(
+        self, channel: str, sender_id: str, text: str, key: str, buttons: list[dict[str, str]] | None = None
+    ) -> tuple[OutboundMessage, bool]:
+        """Store a message to the citizen that no inbound message asked for; (message, created).
+
+        Idempotent on `key`: a retried notification returns the first one. The web chat picks queued
+        messages up with `updates_for`; the messaging connectors deliver them to their platform.
+        """
+        return await asyncio.to_thread(self._store_notification, channel, sender_id, text, key, buttons)
+
+    async def updates_for(
+        self, channel: str, sender_id: str, after_id: int, limit: int = 50
+    ) -> list[OutboundMessage]:
+        return await asyncio.to_thread(self._outbound_after, channel, sender_id, after_id, limit)
+
     def _lock_for(self, channel: str, sender_id: str) -> asyncio.Lock:
         lock = self._locks.get((channel, sender_id))
         if lock is None:
@@ -232,6 +247,35 @@ class Gateway:
             ]
             inbound.status = InboundStatus.PROCESSED
             return [_outbound(message) for message in stored]
+
+    def _store_notification(
+        self, channel: str, sender_id: str, text: str, key: str, buttons: list[dict[str, str]] | None
+    ) -> tuple[OutboundMessage, bool]:
+        conversation_id = self._conversation_id(channel, sender_id)
+        try:
+            with self.database.session() as session:
+                conversation = session.get_one(Conversation, conversation_id)
+                payload = {"buttons": buttons} if buttons else None
+                message = repository.add_notification(session, conversation, text, payload, key)
+                return _outbound(message), True
+        except IntegrityError:
+            pass  # the same notification was stored before (retry) or concurrently
+        with self.database.session() as session:
+            existing = repository.find_notification(session, channel, key)
+            if existing is None:
+                raise RuntimeError("notification insert conflicted but none exists")
+            return _outbound(existing), False
+
+    def _outbound_after(
+        self, channel: str, sender_id: str, after_id: int, limit: int
+    ) -> list[OutboundMessage]:
+        with self.database.session() as session:
+            conversation = repository.find_conversation(session, channel, sender_id)
+            if conversation is None:
+                return []
+            return [
+                _outbound(m) for m in repository.outbound_after(session, conversation.id, after_id, limit)
+            ]
 
     def _store_failure(self, inbound_id: int) -> list[OutboundMessage]:
         with self.database.session() as session:
