@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -33,10 +33,10 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-def suggestion_buttons(latest_message: Dict[Text, Any]) -> List[Dict[Text, Text]]:
+def suggestion_buttons(latest_message: Dict[str, Any]) -> List[Dict[str, str]]:
     """Buttons for the best-ranked intents; an FAQ guess becomes a button for its topic."""
     knowledge_base = load_knowledge_base()
-    buttons: List[Dict[Text, Text]] = []
+    buttons: List[Dict[str, str]] = []
     for ranked in latest_message.get("intent_ranking") or []:
         name = ranked.get("name")
         if name == "faq":
@@ -58,12 +58,12 @@ def suggestion_buttons(latest_message: Dict[Text, Any]) -> List[Dict[Text, Text]
 
 
 class ActionHandleFallback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         if consecutive_fallbacks(tracker) >= 2:
             dispatcher.utter_message(
                 text=(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,7 +14,7 @@ RETRIEVAL_INTENT = "faq"
 MIN_TOPIC_CONFIDENCE = 0.30
 
 
-def topic_from_entities(latest_message: Dict[Text, Any]) -> Optional[Text]:
+def topic_from_entities(latest_message: Dict[str, Any]) -> Optional[str]:
     """A button payload such as /faq{"faq_topic":"ktp_el"} names the topic directly."""
     for entity in latest_message.get("entities") or []:
         if entity.get("entity") == "faq_topic" and entity.get("value"):
@@ -22,7 +22,7 @@ def topic_from_entities(latest_message: Dict[Text, Any]) -> Optional[Text]:
     return None
 
 
-def topic_from_response_selector(latest_message: Dict[Text, Any]) -> Optional[Text]:
+def topic_from_response_selector(latest_message: Dict[str, Any]) -> Optional[str]:
     selector = (latest_message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
     response = selector.get("response") or {}
     key = response.get("intent_response_key") or ""
@@ -33,18 +33,18 @@ def topic_from_response_selector(latest_message: Dict[Text, Any]) -> Optional[Te
     return key.split("/", 1)[1]
 
 
-def send_messages(dispatcher: CollectingDispatcher, messages: List[Dict[Text, Any]]) -> None:
+def send_messages(dispatcher: CollectingDispatcher, messages: List[Dict[str, Any]]) -> None:
     for message in messages:
         dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
 
 
 class ActionAnswerFaq(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_faq"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         latest = tracker.latest_message or {}
         topic = topic_from_entities(latest) or topic_from_response_selector(latest)
         knowledge_base = load_knowledge_base()

@@ -42,13 +42,49 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} did not answer in {START_TIMEOUT_SECONDS} s; log:\n{log.read_text()[-3000:]}")
 
 
+class Server:
+    """One subprocess of the stack, which a test may stop and start again (same port, same log)."""
+
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], health_url: str, log: Path
+    ) -> None:
+        self.name, self.command, self.env, self.health_url, self.log = name, command, env, health_url, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT
+        )
+
+    def wait_healthy(self) -> None:
+        assert self.process is not None
+        wait_for(self.health_url, self.process, self.log)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 @dataclass
 class Stack:
     service_url: str
+    api_url: str
     rasa_url: str
     action_url: str
     database_url: str
     workdir: Path
+    token: str
+    api_server: Server
 
     def chat(self, sender: str, text: str, **extra: str) -> list[dict[str, object]]:
         response = httpx.post(
@@ -58,29 +94,36 @@ class Stack:
         messages: list[dict[str, object]] = response.json()["messages"]
         return messages
 
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    def api(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.request(method, f"{self.service_url}{path}", headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Rasa + action server + two bot-service processes on one database.
+
+    The web chat enters through `service`; the action server calls `api`, a second process of the same
+    service, so a test can kill the API under the action server without cutting the chat itself.
+    """
     model = os.environ.get("LAYANAN_TEST_MODEL")
     if not model or not Path(model).exists():
         pytest.fail("LAYANAN_TEST_MODEL must name a trained model; run the e2e tests with `make test-e2e`.")
     workdir = tmp_path_factory.mktemp("e2e")
-    rasa_port, action_port, service_port = free_port(), free_port(), free_port()
+    rasa_port, action_port, service_port, api_port = free_port(), free_port(), free_port(), free_port()
     database_url = f"sqlite:///{workdir / 'service.db'}"
+    token = "e2e-service-token"
     env = dict(
         os.environ,
         PYTHONPATH=str(ROOT),
         TF_CPP_MIN_LOG_LEVEL="2",
         DATABASE_URL=database_url,
         RASA_URL=f"http://127.0.0.1:{rasa_port}",
-        SERVICE_URL=f"http://127.0.0.1:{service_port}",
-        SERVICE_TOKEN="e2e-service-token",
+        SERVICE_URL=f"http://127.0.0.1:{api_port}",
+        SERVICE_TOKEN=token,
         ATTACHMENTS_DIR=str(workdir / "attachments"),
+        ACTION_OUTBOX_PATH=str(workdir / "outbox.db"),
+        ACTION_OUTBOX_POLL_SECONDS="1",
     )
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
@@ -89,39 +132,73 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     rasa = str(ROOT / ".venv-rasa" / "bin" / "rasa")
     subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, env=env, check=True)
-    processes = [
-        (
-            start([rasa, "run", "actions", "--actions", "actions", "--port", str(action_port)], env,
-                  workdir / "actions.log"),
-            f"http://127.0.0.1:{action_port}/health", workdir / "actions.log",
+
+    def uvicorn(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bot.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+
+    servers = [
+        Server(
+            "actions",
+            [rasa, "run", "actions", "--actions", "actions", "--port", str(action_port)],
+            env,
+            f"http://127.0.0.1:{action_port}/health",
+            workdir / "actions.log",
         ),
-        (
-            start([rasa, "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
-                   "--model", model, "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-                  env, workdir / "rasa.log"),
-            f"http://127.0.0.1:{rasa_port}/status", workdir / "rasa.log",
+        Server(
+            "rasa",
+            [
+                rasa,
+                "run",
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(rasa_port),
+                "--model",
+                model,
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                "credentials.yml",
+            ],
+            env,
+            f"http://127.0.0.1:{rasa_port}/status",
+            workdir / "rasa.log",
         ),
-        (
-            start([sys.executable, "-m", "uvicorn", "bot.api.app:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", str(service_port)], env, workdir / "service.log"),
-            f"http://127.0.0.1:{service_port}/health", workdir / "service.log",
+        Server(
+            "service",
+            uvicorn(service_port),
+            env,
+            f"http://127.0.0.1:{service_port}/health",
+            workdir / "service.log",
         ),
+        Server("api", uvicorn(api_port), env, f"http://127.0.0.1:{api_port}/health", workdir / "api.log"),
     ]
     try:
-        for process, url, log in processes:
-            wait_for(url, process, log)
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_healthy()
         yield Stack(
             service_url=f"http://127.0.0.1:{service_port}",
+            api_url=f"http://127.0.0.1:{api_port}",
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             action_url=f"http://127.0.0.1:{action_port}",
             database_url=database_url,
             workdir=workdir,
+            token=token,
+            api_server=servers[-1],
         )
     finally:
-        for process, _, _ in processes:
-            process.terminate()
-        for process, _, _ in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        for server in servers:
+            server.stop()

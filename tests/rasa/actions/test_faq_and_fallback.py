@@ -21,8 +21,16 @@ def user_event(text: str, intent: str, confidence: float = 0.9, **extra: Any) ->
 def tracker_with(*events: dict[str, Any]) -> Tracker:
     latest = events[-1]["parse_data"]
     return Tracker.from_dict(
-        {"sender_id": "test", "slots": {}, "latest_message": latest, "events": list(events),
-         "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None}
+        {
+            "sender_id": "test",
+            "slots": {},
+            "latest_message": latest,
+            "events": list(events),
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        }
     )
 
 
@@ -38,9 +46,7 @@ async def run(action: Any, tracker: Tracker) -> list[dict[str, Any]]:
 
 @pytest.mark.asyncio
 async def test_faq_answer_from_response_selector_carries_source_and_date() -> None:
-    tracker = tracker_with(
-        user_event("syarat ktp el apa", "faq", response_selector=selector("ktp_el", 0.93))
-    )
+    tracker = tracker_with(user_event("syarat ktp el apa", "faq", response_selector=selector("ktp_el", 0.93)))
     messages = await run(ActionAnswerFaq(), tracker)
     assert len(messages) >= 1
     assert "Sumber:" in messages[-1]["text"]
@@ -59,15 +65,15 @@ async def test_faq_button_entity_wins_over_the_selector() -> None:
 async def test_weak_topic_guess_is_not_answered_with_facts() -> None:
     tracker = tracker_with(user_event("hmm", "faq", response_selector=selector("sim", 0.05)))
     messages = await run(ActionAnswerFaq(), tracker)
-    assert messages == [
-        {**messages[0], "response": "utter_default"}
-    ]
+    assert messages == [{**messages[0], "response": "utter_default"}]
 
 
 @pytest.mark.asyncio
 async def test_first_fallback_suggests_intents_as_buttons() -> None:
     event = user_event(
-        "lapor jalan", "nlu_fallback", 0.3,
+        "lapor jalan",
+        "nlu_fallback",
+        0.3,
         intent_ranking=[
             {"name": "nlu_fallback", "confidence": 0.3},
             {"name": "file_complaint", "confidence": 0.28},
