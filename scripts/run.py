@@ -107,8 +107,19 @@ def build_services(model: Path, args: argparse.Namespace) -> list[Service]:
         Service(
             "Rasa",
             [
-                rasa_bin, "run", "--enable-api", "--interface", args.host, "--port", str(args.rasa_port),
-                "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+                rasa_bin,
+                "run",
+                "--enable-api",
+                "--interface",
+                args.host,
+                "--port",
+                str(args.rasa_port),
+                "--model",
+                str(model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                "credentials.yml",
             ],
             f"http://127.0.0.1:{args.rasa_port}/status",
             logs / "rasa.log",
@@ -116,8 +127,13 @@ def build_services(model: Path, args: argparse.Namespace) -> list[Service]:
         Service(
             "bot service",
             [
-                str(ROOT / ".venv" / "bin" / "uvicorn"), "bot.api.app:create_app", "--factory",
-                "--host", args.host, "--port", str(args.service_port),
+                str(ROOT / ".venv" / "bin" / "uvicorn"),
+                "bot.api.app:create_app",
+                "--factory",
+                "--host",
+                args.host,
+                "--port",
+                str(args.service_port),
             ],
             f"http://127.0.0.1:{args.service_port}/health",
             logs / "service.log",
@@ -191,7 +207,7 @@ def main() -> int:
             f"  action server http://127.0.0.1:{args.action_port}\n"
             "Try:\n"
             f"  curl -s localhost:{args.service_port}/api/v1/chat -H 'content-type: application/json' "
-            "-d '{\"sender\":\"a\",\"text\":\"syarat bikin ktp el apa aja\"}'\n"
+            '-d \'{"sender":"a","text":"syarat bikin ktp el apa aja"}\'\n'
             "Press Ctrl-C to stop."
         )
     while not stopping:

@@ -54,8 +54,18 @@ def train(config: Path, model_name: str) -> None:
     rasa = ROOT / ".venv-rasa" / "bin" / "rasa"
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     command = [
-        str(rasa), "train", "--config", str(config), "--domain", "domain.yml", "--data", "nlu_data",
-        "--out", "models", "--fixed-model-name", model_name,
+        str(rasa),
+        "train",
+        "--config",
+        str(config),
+        "--domain",
+        "domain.yml",
+        "--data",
+        "nlu_data",
+        "--out",
+        "models",
+        "--fixed-model-name",
+        model_name,
     ]
     started = time.monotonic()
     subprocess.run(command, cwd=ROOT, env=env, check=True)

@@ -18,12 +18,16 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def client(database: Database, fake_rasa: FakeRasa) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url="sqlite://", rasa_url=fake_rasa.url, service_token=TOKEN), database)
+    app = create_app(
+        Settings(database_url="sqlite://", rasa_url=fake_rasa.url, service_token=TOKEN), database
+    )
     with TestClient(app) as test_client:
         yield test_client
 
 
-def notification(key: str = "chat:abc12345:filed", sender: str = "web-9", text: str = "Kode ADU-7KQ2M9XP") -> dict:
+def notification(
+    key: str = "chat:abc12345:filed", sender: str = "web-9", text: str = "Kode ADU-7KQ2M9XP"
+) -> dict:
     return {"channel": "web", "sender_id": sender, "text": text, "idempotency_key": key}
 
 
@@ -74,7 +78,17 @@ def test_bad_notifications_are_refused(client: TestClient, body: dict) -> None:
 def test_categories_list_every_contract_category_with_its_unit(client: TestClient) -> None:
     categories = client.get("/api/v1/categories").json()["categories"]
     assert {c["code"] for c in categories} == {
-        "kependudukan", "infrastruktur", "lingkungan", "perhubungan", "ketertiban_umum", "kesehatan",
-        "pendidikan", "sosial", "utilitas", "perizinan", "aparatur", "lainnya",
+        "kependudukan",
+        "infrastruktur",
+        "lingkungan",
+        "perhubungan",
+        "ketertiban_umum",
+        "kesehatan",
+        "pendidikan",
+        "sosial",
+        "utilitas",
+        "perizinan",
+        "aparatur",
+        "lainnya",
     }
     assert all(c["label"] and c["unit"] for c in categories)
