@@ -13,18 +13,54 @@ from rasa.shared.importers.importer import TrainingDataImporter
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE_INTENTS = [
-    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope",
-    "file_complaint", "check_status", "request_human",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "out_of_scope",
+    "file_complaint",
+    "check_status",
+    "request_human",
 ]
 FAQ_TOPICS = [
-    "ktp_el", "kartu_keluarga", "akta_kelahiran", "akta_kematian", "pindah_domisili", "kia", "sim", "skck",
-    "paspor", "bpjs_kesehatan", "pajak_kendaraan", "perizinan_usaha", "jam_layanan", "cara_mengadu",
-    "waktu_tanggapan", "keamanan_data", "pelayanan_publik", "standar_pelayanan_minimal",
-    "partisipasi_masyarakat", "tantangan_pelayanan", "digitalisasi", "survei_kepuasan",
+    "ktp_el",
+    "kartu_keluarga",
+    "akta_kelahiran",
+    "akta_kematian",
+    "pindah_domisili",
+    "kia",
+    "sim",
+    "skck",
+    "paspor",
+    "bpjs_kesehatan",
+    "pajak_kendaraan",
+    "perizinan_usaha",
+    "jam_layanan",
+    "cara_mengadu",
+    "waktu_tanggapan",
+    "keamanan_data",
+    "pelayanan_publik",
+    "standar_pelayanan_minimal",
+    "partisipasi_masyarakat",
+    "tantangan_pelayanan",
+    "digitalisasi",
+    "survei_kepuasan",
 ]
 CATEGORIES = [
-    "kependudukan", "infrastruktur", "lingkungan", "perhubungan", "ketertiban_umum", "kesehatan",
-    "pendidikan", "sosial", "utilitas", "perizinan", "aparatur", "lainnya",
+    "kependudukan",
+    "infrastruktur",
+    "lingkungan",
+    "perhubungan",
+    "ketertiban_umum",
+    "kesehatan",
+    "pendidikan",
+    "sosial",
+    "utilitas",
+    "perizinan",
+    "aparatur",
+    "lainnya",
 ]
 
 
@@ -38,9 +74,20 @@ def training_data():  # type: ignore[no-untyped-def]
 
 def test_rasa_data_validate_passes() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "data", "validate", "--data", "nlu_data",
-         "--domain", "domain.yml"],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=600,
+        [
+            str(Path(sys.executable).parent / "rasa"),
+            "data",
+            "validate",
+            "--data",
+            "nlu_data",
+            "--domain",
+            "domain.yml",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -53,7 +100,8 @@ def test_every_core_intent_has_forty_examples(training_data) -> None:  # type: i
 
 def test_every_faq_topic_has_fifteen_examples(training_data) -> None:  # type: ignore[no-untyped-def]
     counts = Counter(
-        example.get("intent_response_key") for example in training_data.intent_examples
+        example.get("intent_response_key")
+        for example in training_data.intent_examples
         if example.get("intent") == "faq"
     )
     for topic in FAQ_TOPICS:
