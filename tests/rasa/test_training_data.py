@@ -11,57 +11,9 @@ from pathlib import Path
 import pytest
 from rasa.shared.importers.importer import TrainingDataImporter
 
+from tests.contract import CATEGORIES, CORE_INTENTS, FAQ_TOPICS
+
 ROOT = Path(__file__).resolve().parents[2]
-CORE_INTENTS = [
-    "greet",
-    "goodbye",
-    "thank",
-    "affirm",
-    "deny",
-    "bot_challenge",
-    "out_of_scope",
-    "file_complaint",
-    "check_status",
-    "request_human",
-]
-FAQ_TOPICS = [
-    "ktp_el",
-    "kartu_keluarga",
-    "akta_kelahiran",
-    "akta_kematian",
-    "pindah_domisili",
-    "kia",
-    "sim",
-    "skck",
-    "paspor",
-    "bpjs_kesehatan",
-    "pajak_kendaraan",
-    "perizinan_usaha",
-    "jam_layanan",
-    "cara_mengadu",
-    "waktu_tanggapan",
-    "keamanan_data",
-    "pelayanan_publik",
-    "standar_pelayanan_minimal",
-    "partisipasi_masyarakat",
-    "tantangan_pelayanan",
-    "digitalisasi",
-    "survei_kepuasan",
-]
-CATEGORIES = [
-    "kependudukan",
-    "infrastruktur",
-    "lingkungan",
-    "perhubungan",
-    "ketertiban_umum",
-    "kesehatan",
-    "pendidikan",
-    "sosial",
-    "utilitas",
-    "perizinan",
-    "aparatur",
-    "lainnya",
-]
 
 
 @pytest.fixture(scope="module")

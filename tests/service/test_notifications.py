@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from bot.api.app import create_app
 from bot.db import Database
 from bot.settings import Settings
+from tests.contract import CATEGORIES
 from tests.service.fake_rasa import FakeRasa
 
 TOKEN = "notify-test-token"
@@ -77,18 +78,5 @@ def test_bad_notifications_are_refused(client: TestClient, body: dict) -> None:
 
 def test_categories_list_every_contract_category_with_its_unit(client: TestClient) -> None:
     categories = client.get("/api/v1/categories").json()["categories"]
-    assert {c["code"] for c in categories} == {
-        "kependudukan",
-        "infrastruktur",
-        "lingkungan",
-        "perhubungan",
-        "ketertiban_umum",
-        "kesehatan",
-        "pendidikan",
-        "sosial",
-        "utilitas",
-        "perizinan",
-        "aparatur",
-        "lainnya",
-    }
+    assert {c["code"] for c in categories} == set(CATEGORIES)
     assert all(c["label"] and c["unit"] for c in categories)

@@ -23,38 +23,13 @@ from bot.knowledge.faq import (
     topic_payload,
     topic_titles,
 )
+from tests.contract import EXTRA_FAQ_TOPICS, FAQ_TOPICS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESPONSES_FILE = REPO_ROOT / "nlu_data" / "faq_responses.yml"
 
 # DESIGN.md contract topics, plus the meta-FAQ the domain reference requires.
-CONTRACT_TOPICS = {
-    "ktp_el",
-    "kartu_keluarga",
-    "akta_kelahiran",
-    "akta_kematian",
-    "pindah_domisili",
-    "kia",
-    "sim",
-    "skck",
-    "paspor",
-    "bpjs_kesehatan",
-    "pajak_kendaraan",
-    "perizinan_usaha",
-    "jam_layanan",
-    "cara_mengadu",
-    "waktu_tanggapan",
-    "keamanan_data",
-    "pelayanan_publik",
-    "standar_pelayanan_minimal",
-    "partisipasi_masyarakat",
-    "tantangan_pelayanan",
-    "digitalisasi",
-    "survei_kepuasan",
-    "jenis_laporan",
-    "tidak_puas",
-    "pungli",
-}
+CONTRACT_TOPICS = set(FAQ_TOPICS + EXTRA_FAQ_TOPICS)
 SERVICE_TOPICS = [
     "ktp_el",
     "kartu_keluarga",
