@@ -174,6 +174,13 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{args.rasa_port}")
     env.setdefault("SERVICE_URL", f"http://127.0.0.1:{args.service_port}")
+    # The schema must be current before the service answers (idempotent; `make run` has done it already).
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.cli", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     services = build_services(args.model, args)
     stopping = False
 

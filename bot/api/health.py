@@ -25,7 +25,8 @@ DOWN = "down"
 def _database_answers(database: Database) -> bool:
     try:
         with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            # Reading a real table also catches a database whose schema was never migrated.
+            connection.execute(text("SELECT 1 FROM conversations LIMIT 1"))
         return True
     except Exception as error:  # any driver error means "down"; the reason goes to the log
         logger.warning("health: database unavailable: %s", type(error).__name__)
