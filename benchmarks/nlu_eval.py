@@ -36,7 +36,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -267,6 +267,9 @@ class Prediction:
     confidence: float
     selector_key: str | None = None  # the response selector's faq/<topic>, whatever the intent
     fold: int = 0
+    # The best real intent even when the FallbackClassifier answered nlu_fallback: the classifier's own
+    # quality, before the bot's "I'm not sure" policy.
+    raw_intent: str = ""
 
     @property
     def gold_intent(self) -> str:
@@ -306,7 +309,18 @@ def compute_metrics(predictions: Sequence[Prediction], labels: Sequence[str] | N
     confusions = Counter(
         (p.gold_intent, p.intent) for p in predictions if p.gold_intent != p.intent
     ).most_common(10)
+    without_fallback: dict[str, Any] = {}
+    if any(p.raw_intent for p in predictions):
+        raw = compute_metrics(
+            [replace(p, intent=p.raw_intent or p.intent, raw_intent="") for p in predictions], labels
+        )
+        without_fallback = {
+            "intent_accuracy_without_fallback": raw["intent_accuracy"],
+            "intent_macro_f1_without_fallback": raw["intent_macro_f1"],
+            "faq_topic_accuracy_without_fallback": raw["faq_topic_accuracy"],
+        }
     return {
+        **without_fallback,
         "examples": len(predictions),
         "intent_accuracy": _round(sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)),
         "intent_macro_f1": _round(statistics.fmean(row["f1"] for row in per_intent.values())),
@@ -423,6 +437,9 @@ SUMMARY_METRICS = (
     ("intent accuracy", "intent_accuracy"),
     ("intent macro-F1", "intent_macro_f1"),
     ("FAQ-topic accuracy", "faq_topic_accuracy"),
+    ("intent accuracy, fallback off", "intent_accuracy_without_fallback"),
+    ("intent macro-F1, fallback off", "intent_macro_f1_without_fallback"),
+    ("FAQ-topic accuracy, fallback off", "faq_topic_accuracy_without_fallback"),
     ("response-selector topic accuracy", "selector_topic_accuracy"),
     ("fallback rate", "fallback_rate"),
 )
@@ -432,7 +449,7 @@ def comparison_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
     """metrics[pipeline][variant] -> one row per metric, columns pipeline x (clean, informal)."""
     header = ["metric"] + [f"{pipeline} {variant}" for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
     rows = [
-        [label] + [metrics[pipeline][variant][key] for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
+        [label] + [metrics[pipeline][variant].get(key) for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
         for label, key in SUMMARY_METRICS
     ]
     return markdown_table(header, rows)
@@ -624,6 +641,9 @@ def to_prediction(parse: dict[str, Any], gold: str, fold: int) -> Prediction:
     intent = parse.get("intent") or {}
     selector = (parse.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
     key = (selector.get("response") or {}).get("intent_response_key")
+    ranked = [
+        str(r.get("name")) for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT
+    ]
     return Prediction(
         text=parse.get("text", ""),
         gold=gold,
@@ -631,6 +651,7 @@ def to_prediction(parse: dict[str, Any], gold: str, fold: int) -> Prediction:
         confidence=float(intent.get("confidence") or 0.0),
         selector_key=key,
         fold=fold,
+        raw_intent=ranked[0] if ranked else str(intent.get("name") or ""),
     )
 
 
