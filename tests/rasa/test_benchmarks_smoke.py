@@ -243,7 +243,7 @@ def test_eval_markdown_has_the_comparison_and_per_intent_tables() -> None:
     assert re.search(r"\| intent accuracy \| 0\.750 \| 0\.750 \| 0\.750 \| 0\.432 \|", markdown)
     assert "| goodbye | 2 | 0.667 |" in markdown
     assert "python benchmarks/nlu_eval.py --quick" in markdown and "Epochs capped at 20" in markdown
-    table_rows = [line for line in markdown.splitlines() if line.startswith("| intent accuracy")]
+    table_rows = [line for line in markdown.splitlines() if line.startswith("| intent accuracy |")]
     assert len(table_rows) == 1
 
 
