@@ -25,7 +25,6 @@ import copy
 import gc
 import json
 import os
-import platform
 import random
 import re
 import shlex
@@ -40,6 +39,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import _display, log, machine_note, quiet_rasa
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -82,10 +83,6 @@ ALIGNED_SETTINGS: dict[str, tuple[str, ...]] = {
     "ResponseSelector": ("epochs", "random_seed"),
     "FallbackClassifier": ("threshold", "ambiguity_threshold"),
 }
-
-
-def log(message: str) -> None:
-    print(f">> {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -449,7 +446,8 @@ def comparison_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
     """metrics[pipeline][variant] -> one row per metric, columns pipeline x (clean, informal)."""
     header = ["metric"] + [f"{pipeline} {variant}" for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
     rows = [
-        [label] + [metrics[pipeline][variant].get(key) for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
+        [label]
+        + [metrics[pipeline][variant].get(key) for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
         for label, key in SUMMARY_METRICS
     ]
     return markdown_table(header, rows)
@@ -724,30 +722,6 @@ def _release_models() -> None:
     gc.collect()
 
 
-def quiet_rasa() -> None:
-    """Rasa warnings only, on stderr: its per-message debug logs would flood the output and the timings."""
-    import logging
-
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.WARNING
-    )  # first, so Rasa's stdout handler is not added
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
-
-
-def machine_note() -> str:
-    import rasa
-
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs (shared), load {load:.2f} at start, "
-        f"Python {platform.python_version()}, Rasa {rasa.__version__}"
-    )
-
-
 def read_yaml(path: Path) -> dict[str, Any]:
     from rasa.shared.utils.io import read_yaml_file
 
@@ -755,13 +729,6 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(content, dict):
         raise ValueError(f"{path} is not a YAML mapping")
     return content
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shlex
@@ -36,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import _display, log, machine_note, quiet_rasa
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -59,10 +60,6 @@ ALL = "all"
 GROUPS = (SEEN, UNSEEN, FRESH, ALL)
 LENGTH_BANDS = (("≤ 80 chars", 0, 80), ("81–300 chars", 81, 300), ("> 300 chars", 301, 10**9))
 STATS = ("mean", "p50", "p95", "p99", "max")
-
-
-def log(message: str) -> None:
-    print(f">> {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -349,37 +346,6 @@ def summarise(run: ModelRun, templates: Sequence[str], groups: Sequence[str]) ->
             {"median_ms": round(medians[i], 2), "group": groups[i], "text": templates[i]} for i in slowest
         ],
     }
-
-
-def quiet_rasa() -> None:
-    """Rasa warnings only, on stderr: its per-message debug logs would flood the output and the timings."""
-    import logging
-
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.WARNING
-    )  # first, so Rasa's stdout handler is not added
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
-
-
-def machine_note() -> str:
-    import rasa
-
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs (shared), load {load:.2f} at start, "
-        f"Python {platform.python_version()}, Rasa {rasa.__version__}"
-    )
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
