@@ -40,11 +40,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import _display, log, machine_note, quiet_rasa
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import _display, log, machine_note, quiet_rasa  # noqa: E402
 
 # Before Rasa is imported: no TensorFlow chatter, and no training cache (every fold has different data, so
 # the cache would only fill .rasa/ with entries that are never hit).
