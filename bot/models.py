@@ -6,6 +6,8 @@ Add one import line per module that defines tables on `bot.db.Base`.
 from __future__ import annotations
 
 from bot.conversations import models as conversations
+from bot.media import models as media
 from bot.tickets import models as tickets
+from connectors import callback_store
 
-__all__ = ["conversations", "tickets"]
+__all__ = ["callback_store", "conversations", "media", "tickets"]

@@ -55,6 +55,9 @@ class InboundEvent:
     contact_phone: str | None = None
     contact_name: str | None = None
     callback_id: str | None = None  # Telegram callback query to answer so the spinner stops
+    # EDITED only: the platform message id (as in `platform_message_id`) of the message that was edited, so
+    # the edit is linked to it. The edit itself needs its own unique `platform_message_id`.
+    original_message_id: str | None = None
     raw_type: str = ""  # the platform's own type name, for logs and the "not supported" note
     metadata: dict[str, Any] = field(default_factory=dict)
 

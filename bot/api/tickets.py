@@ -148,6 +148,7 @@ def create_ticket(
         consent=ConsentInfo(body.consent.text_version, body.consent.text_sha256, body.consent.given_at)
         if body.consent
         else None,
+        attachment_ids=tuple(body.attachment_ids or ()),
     )
     try:
         ticket, created = service.create_ticket(session, new, body.idempotency_key, config=config)

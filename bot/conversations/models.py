@@ -36,6 +36,7 @@ JsonPayload = JSON().with_variant(JSONB(), "postgresql")
 CHANNEL_LENGTH = 20
 SENDER_ID_LENGTH = 128
 PLATFORM_MESSAGE_ID_LENGTH = 255
+STATUS_REASON_LENGTH = 500
 
 
 class Channel(StrEnum):
@@ -50,13 +51,26 @@ class Direction(StrEnum):
 
 
 class InboundStatus(StrEnum):
-    RECEIVED = "received"  # stored, turn not finished yet
+    RECEIVED = "received"  # stored, turn not finished yet (messaging channels: not yet picked up)
+    PROCESSING = "processing"  # claimed by one worker of the inbox (bot/gateway/inbox.py)
     PROCESSED = "processed"  # Rasa answered and the replies are stored
     FAILED = "failed"  # Rasa could not be reached: kept for a retry
+    SKIPPED = "skipped"  # stored on purpose without a turn (edit, rate limit, unsupported); see status_reason
 
 
 class OutboundStatus(StrEnum):
     QUEUED = "queued"  # stored, not yet handed to the platform (connectors that send asynchronously)
+    SENDING = "sending"  # claimed by one delivery worker, platform call in flight
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"  # permanent error or retries exhausted; see status_reason and attempts
+    NEEDS_TEMPLATE = "needs_template"  # WhatsApp 24-hour window closed: only an approved template may go
+
+
+class DeliveryState(StrEnum):
+    """State of one platform message (an outbound message may be split into several)."""
+
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
@@ -98,6 +112,8 @@ class Message(Base):
             name="status",
         ),
         Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+        # Start-up recovery and the delivery worker look for unfinished rows by status and channel.
+        Index("ix_messages_status_channel", "status", "channel"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -121,5 +137,44 @@ class Message(Base):
         BigIntId, ForeignKey("messages.id", ondelete="SET NULL"), index=True, default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Messaging channels (bot/gateway/inbox.py, delivery.py): processing or send attempts so far (also the
+    # version a claim compares, so only one worker wins it), when the current claim was taken, when a
+    # retry is due, why the row ended as it did (skipped, failed, needs_template), when it was sent.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    status_reason: Mapped[str | None] = mapped_column(String(STATUS_REASON_LENGTH), default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    deliveries: Mapped[list[MessageDelivery]] = relationship(
+        back_populates="message", passive_deletes=True, order_by="MessageDelivery.id"
+    )
+
+
+class MessageDelivery(Base):
+    """One platform message id of an outbound message, with the platform's latest report on it.
+
+    A status report can arrive before the send call returned its ids: it is stored without `message_id`
+    and adopted when the ids are recorded.
+    """
+
+    __tablename__ = "message_deliveries"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_message_id"),
+        CheckConstraint(f"state IN ({_sql_in(DeliveryState)})", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("messages.id", ondelete="CASCADE"), index=True, default=None
+    )
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    platform_message_id: Mapped[str] = mapped_column(String(PLATFORM_MESSAGE_ID_LENGTH))
+    state: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error_title: Mapped[str | None] = mapped_column(String(STATUS_REASON_LENGTH), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message | None] = relationship(back_populates="deliveries")

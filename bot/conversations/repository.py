@@ -8,14 +8,25 @@ treats `IntegrityError` as "someone else was first" (no savepoints: pysqlite han
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.conversations.models import Conversation, Direction, InboundStatus, Message, OutboundStatus
+from bot.conversations.models import (
+    Conversation,
+    Direction,
+    InboundStatus,
+    Message,
+    MessageDelivery,
+    OutboundStatus,
+)
 from bot.db import utcnow
+
+# Rows a worker still has to finish: inbound not yet answered, outbound not yet handed to the platform.
+UNFINISHED_INBOUND = (InboundStatus.RECEIVED, InboundStatus.PROCESSING)
+UNFINISHED_OUTBOUND = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
 
 
 def find_conversation(session: Session, channel: str, sender_id: str) -> Conversation | None:
@@ -48,7 +59,12 @@ def add_inbound(
     platform_message_id: str | None,
     payload: dict[str, Any] | None,
     now: datetime | None = None,
+    *,
+    opens_window: bool = True,
+    sent_at: datetime | None = None,
 ) -> Message:
+    """Store one inbound message. `opens_window`: it counts as the citizen's latest message (WhatsApp's
+    24-hour window; an edit does not); `sent_at`: when the citizen sent it, if the platform says so."""
     now = now or utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -62,7 +78,11 @@ def add_inbound(
         created_at=now,
     )
     session.add(message)
-    conversation.last_inbound_at = now
+    if opens_window:
+        latest = min(as_utc(sent_at) or now, now)  # a platform clock ahead of ours is not trusted
+        previous = as_utc(conversation.last_inbound_at)
+        if previous is None or latest > previous:
+            conversation.last_inbound_at = latest
     session.flush()
     return message
 
@@ -154,3 +174,150 @@ def outbound_after(session: Session, conversation_id: int, after_id: int, limit:
         .order_by(Message.id)
         .limit(limit)
     ).all()
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for timezone-aware columns; every stored time is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+# --- messaging channels: claims, retries, delivery reports (bot/gateway/inbox.py, delivery.py) ---
+
+
+def claim(session: Session, message: Message, to_status: str, now: datetime) -> bool:
+    """Move `message` from the status and attempt count it was read with to `to_status`, counting one more
+    attempt. A single UPDATE guarded by both, so of several workers (tasks, replicas) exactly one wins."""
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.status == message.status,
+            Message.attempts == message.attempts,
+        )
+        .values(status=to_status, attempts=Message.attempts + 1, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def finish(
+    session: Session,
+    message_id: int,
+    from_status: str,
+    to_status: str,
+    reason: str | None = None,
+    **values: Any,
+) -> bool:
+    """Leave a claimed state (`from_status`) for `to_status`; False when the row is no longer in it."""
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == from_status)
+        .values(status=to_status, status_reason=reason, claimed_at=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def next_unfinished(session: Session, direction: Direction, channel: str, sender_id: str) -> Message | None:
+    """The oldest message of a channel identity that a worker has not finished (order is per identity)."""
+    statuses = UNFINISHED_INBOUND if direction is Direction.IN else UNFINISHED_OUTBOUND
+    return session.scalars(
+        select(Message)
+        .where(
+            Message.channel == channel,
+            Message.sender_id == sender_id,
+            Message.direction == direction,
+            Message.status.in_(statuses),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    ).first()
+
+
+def identities_with_unfinished(
+    session: Session, direction: Direction, channels: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(channel, sender_id) pairs with unfinished messages on those channels (recovery, delivery sweep)."""
+    if not channels:
+        return []
+    statuses = UNFINISHED_INBOUND if direction is Direction.IN else UNFINISHED_OUTBOUND
+    rows = session.execute(
+        select(Message.channel, Message.sender_id, func.min(Message.id))
+        .where(
+            Message.status.in_(statuses),
+            Message.channel.in_(channels),
+            Message.direction == direction,
+        )
+        .group_by(Message.channel, Message.sender_id)
+        .order_by(func.min(Message.id))
+    ).all()
+    return [(channel, sender_id) for channel, sender_id, _ in rows]
+
+
+def count_inbound_between(session: Session, conversation_id: int, since: datetime, up_to_id: int) -> int:
+    """Inbound messages of a conversation stored after `since`, up to and including message `up_to_id`."""
+    return int(
+        session.scalar(
+            select(func.count(Message.id)).where(
+                Message.conversation_id == conversation_id,
+                Message.direction == Direction.IN,
+                Message.created_at > since,
+                Message.id <= up_to_id,
+            )
+        )
+        or 0
+    )
+
+
+def system_note_since(session: Session, conversation_id: int, key_prefix: str, since: datetime) -> bool:
+    """Whether an outbound note whose key starts with `key_prefix` was stored after `since`."""
+    return (
+        session.scalars(
+            select(Message.id)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == Direction.OUT,
+                Message.platform_message_id.startswith(key_prefix, autoescape=True),
+                Message.created_at > since,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def add_system_note(
+    session: Session, inbound: Message, text: str, reason: str, key: str | None = None
+) -> Message:
+    """A queued note from the service (not from Rasa) answering `inbound`; `key`, when given, is unique
+    per channel (the caller treats IntegrityError as "already stored")."""
+    message = add_outbound(session, inbound, text, {"system": reason}, status=OutboundStatus.QUEUED)
+    message.platform_message_id = key
+    session.flush()
+    return message
+
+
+def find_delivery(session: Session, channel: str, platform_message_id: str) -> MessageDelivery | None:
+    return session.scalars(
+        select(MessageDelivery).where(
+            MessageDelivery.channel == channel, MessageDelivery.platform_message_id == platform_message_id
+        )
+    ).one_or_none()
+
+
+def undelivered(session: Session, channel: str | None = None, limit: int = 100) -> Sequence[Message]:
+    """Outbound messages that did not reach the citizen (failed, needs_template), newest first: what an
+    officer or admin must look at."""
+    query = select(Message).where(
+        Message.direction == Direction.OUT,
+        Message.status.in_((OutboundStatus.FAILED, OutboundStatus.NEEDS_TEMPLATE)),
+    )
+    if channel is not None:
+        query = query.where(Message.channel == channel)
+    return session.scalars(query.order_by(Message.id.desc()).limit(limit)).all()

@@ -6,6 +6,10 @@ sender; (3) sends the text to Rasa's REST channel; (4) reads the NLU result of t
 (not a second parse) onto the inbound row; (5) stores each reply and marks the inbound processed; (6) when
 Rasa cannot answer, marks the inbound `failed` (kept for a retry) and answers with one polite message.
 
+Messaging channels (Telegram, WhatsApp) store the inbound row earlier, in the inbox (bot/gateway/inbox.py),
+and pass its id as `inbound_id`: step (1) is then skipped and the replies are stored `queued` for the
+delivery worker (bot/gateway/delivery.py) instead of `sent` with the HTTP answer as on the web chat.
+
 A duplicate gets the replies stored for the original, without a second Rasa turn. If the original is still
 being answered, the duplicate waits for it (polling the database, so this also works across replicas) up to
 `duplicate_wait_seconds`, then gets `MessageInProgressError` (HTTP 409 on the web-chat API).
@@ -28,7 +32,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.conversations import repository
-from bot.conversations.models import Conversation, InboundStatus, Message
+from bot.conversations.models import Conversation, InboundStatus, Message, OutboundStatus
 from bot.db import Database
 from bot.gateway.rasa_client import BotReply, Button, NluResult, RasaClient, RasaUnavailable, parse_buttons
 from bot.privacy import mask_personal_data
@@ -107,16 +111,28 @@ class Gateway:
         text: str,
         message_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        *,
+        inbound_id: int | None = None,
     ) -> list[OutboundMessage]:
-        stored = await asyncio.to_thread(self._store_inbound, channel, sender_id, text, message_id, metadata)
-        if isinstance(stored, _Duplicate):
-            logger.info("duplicate inbound %s/%s: returning the stored replies", channel, message_id)
-            return await self._replies_of_duplicate(stored, sender_id)
-        inbound_id = stored
+        """One citizen turn; the bot's replies, stored. `inbound_id`: the row the inbox already stored
+        (and claimed) for this message; its replies are then queued for the delivery worker."""
+        reply_status = OutboundStatus.SENT
+        if inbound_id is None:
+            stored = await asyncio.to_thread(
+                self._store_inbound, channel, sender_id, text, message_id, metadata
+            )
+            if isinstance(stored, _Duplicate):
+                logger.info("duplicate inbound %s/%s: returning the stored replies", channel, message_id)
+                return await self._replies_of_duplicate(stored, sender_id)
+            inbound_id = stored
+        else:
+            reply_status = OutboundStatus.QUEUED
         logger.info("inbound #%d from %s:%s", inbound_id, channel, mask_personal_data(sender_id))
         logger.debug("inbound #%d text: %s", inbound_id, mask_personal_data(text))
         async with self._lock_for(channel, sender_id):
-            return await self._answer(inbound_id, channel, sender_id, text, message_id, metadata)
+            return await self._answer(
+                inbound_id, channel, sender_id, text, message_id, metadata, reply_status
+            )
 
     async def notify(
         self, channel: str, sender_id: str, text: str, key: str, buttons: list[dict[str, str]] | None = None
@@ -148,6 +164,7 @@ class Gateway:
         text: str,
         message_id: str | None,
         metadata: dict[str, Any] | None,
+        reply_status: OutboundStatus,
     ) -> list[OutboundMessage]:
         key = conversation_key(channel, sender_id)
         rasa_metadata: dict[str, Any] = {
@@ -163,9 +180,9 @@ class Gateway:
             replies = await self.rasa.send_message(key, text, rasa_metadata, input_channel=channel)
         except RasaUnavailable as error:
             logger.warning("inbound #%d: Rasa unavailable (%s); marked failed", inbound_id, error)
-            return await asyncio.to_thread(self._store_failure, inbound_id)
+            return await asyncio.to_thread(self._store_failure, inbound_id, reply_status)
         nlu = await self._turn_nlu(key, inbound_id, text)
-        return await asyncio.to_thread(self._store_replies, inbound_id, replies, nlu)
+        return await asyncio.to_thread(self._store_replies, inbound_id, replies, nlu, reply_status)
 
     async def _turn_nlu(self, key: str, inbound_id: int, text: str) -> NluResult | None:
         try:
@@ -194,7 +211,7 @@ class Gateway:
         message_id: str | None,
         metadata: dict[str, Any] | None,
     ) -> int | _Duplicate:
-        conversation_id = self._conversation_id(channel, sender_id)
+        conversation_id = self.conversation_id(channel, sender_id)
         if message_id is not None:
             with self.database.session() as session:
                 existing = repository.find_inbound(session, channel, message_id)
@@ -215,7 +232,9 @@ class Gateway:
                 raise RuntimeError("inbound insert conflicted but no message holds its id")
             return _Duplicate(existing.id, existing.sender_id)
 
-    def _conversation_id(self, channel: str, sender_id: str) -> int:
+    def conversation_id(self, channel: str, sender_id: str) -> int:
+        """The id of the conversation of a channel identity, created on first use (blocking: run it in a
+        worker thread)."""
         with self.database.session() as session:
             conversation = repository.find_conversation(session, channel, sender_id)
             if conversation is not None:
@@ -232,7 +251,7 @@ class Gateway:
             return conversation.id
 
     def _store_replies(
-        self, inbound_id: int, replies: list[BotReply], nlu: NluResult | None
+        self, inbound_id: int, replies: list[BotReply], nlu: NluResult | None, reply_status: OutboundStatus
     ) -> list[OutboundMessage]:
         with self.database.session() as session:
             inbound = session.get_one(Message, inbound_id)
@@ -242,29 +261,31 @@ class Gateway:
                 inbound.faq_topic = nlu.faq_topic
                 inbound.faq_confidence = nlu.faq_confidence
             stored = [
-                repository.add_outbound(session, inbound, reply.text or "", _reply_payload(reply))
+                repository.add_outbound(
+                    session, inbound, reply.text or "", _reply_payload(reply), status=reply_status
+                )
                 for reply in replies
             ]
             inbound.status = InboundStatus.PROCESSED
-            return [_outbound(message) for message in stored]
+            return [outbound_message(message) for message in stored]
 
     def _store_notification(
         self, channel: str, sender_id: str, text: str, key: str, buttons: list[dict[str, str]] | None
     ) -> tuple[OutboundMessage, bool]:
-        conversation_id = self._conversation_id(channel, sender_id)
+        conversation_id = self.conversation_id(channel, sender_id)
         try:
             with self.database.session() as session:
                 conversation = session.get_one(Conversation, conversation_id)
                 payload = {"buttons": buttons} if buttons else None
                 message = repository.add_notification(session, conversation, text, payload, key)
-                return _outbound(message), True
+                return outbound_message(message), True
         except IntegrityError:
             pass  # the same notification was stored before (retry) or concurrently
         with self.database.session() as session:
             existing = repository.find_notification(session, channel, key)
             if existing is None:
                 raise RuntimeError("notification insert conflicted but none exists")
-            return _outbound(existing), False
+            return outbound_message(existing), False
 
     def _outbound_after(
         self, channel: str, sender_id: str, after_id: int, limit: int
@@ -274,22 +295,27 @@ class Gateway:
             if conversation is None:
                 return []
             return [
-                _outbound(m) for m in repository.outbound_after(session, conversation.id, after_id, limit)
+                outbound_message(m)
+                for m in repository.outbound_after(session, conversation.id, after_id, limit)
             ]
 
-    def _store_failure(self, inbound_id: int) -> list[OutboundMessage]:
+    def _store_failure(self, inbound_id: int, reply_status: OutboundStatus) -> list[OutboundMessage]:
         with self.database.session() as session:
             inbound = session.get_one(Message, inbound_id)
             inbound.status = InboundStatus.FAILED
             apology = repository.add_outbound(
-                session, inbound, SERVICE_UNAVAILABLE_REPLY, {"system": "rasa_unavailable"}
+                session,
+                inbound,
+                SERVICE_UNAVAILABLE_REPLY,
+                {"system": "rasa_unavailable"},
+                status=reply_status,
             )
-            return [_outbound(apology)]
+            return [outbound_message(apology)]
 
     def _stored_turn(self, inbound_id: int) -> tuple[str, list[OutboundMessage]]:
         with self.database.session() as session:
             inbound = session.get_one(Message, inbound_id)
-            return inbound.status, [_outbound(m) for m in repository.replies_to(session, inbound_id)]
+            return inbound.status, [outbound_message(m) for m in repository.replies_to(session, inbound_id)]
 
     async def _replies_of_duplicate(self, duplicate: _Duplicate, sender_id: str) -> list[OutboundMessage]:
         if duplicate.sender_id != sender_id:
@@ -298,7 +324,7 @@ class Gateway:
         deadline = time.monotonic() + self.duplicate_wait_seconds
         while True:
             status, replies = await asyncio.to_thread(self._stored_turn, duplicate.inbound_id)
-            if status != InboundStatus.RECEIVED:
+            if status not in (InboundStatus.RECEIVED, InboundStatus.PROCESSING):
                 return replies
             if time.monotonic() >= deadline:
                 raise MessageInProgressError()
@@ -318,7 +344,8 @@ def _reply_payload(reply: BotReply) -> dict[str, Any] | None:
     return payload or None
 
 
-def _outbound(message: Message) -> OutboundMessage:
+def outbound_message(message: Message) -> OutboundMessage:
+    """A stored outbound row as a channel delivers it."""
     payload = message.payload or {}
     image = payload.get("image")
     return OutboundMessage(

@@ -58,6 +58,11 @@ class TicketCreate(BaseModel):
     is_anonymous: bool = False
     is_confidential: bool = True
     consent: ConsentIn | None = None
+    attachment_ids: list[int] | None = Field(
+        default=None,
+        max_length=10,
+        description="Ids of media the reporter sent on a messaging channel (metadata.attachments[].id).",
+    )
 
 
 class MessageCreate(BaseModel):

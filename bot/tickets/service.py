@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
+from bot.media import linking
+from bot.media.models import Media
 from bot.settings import Settings, get_settings
 from bot.tickets import attachments as files
 from bot.tickets.attachments import AttachmentRejected
@@ -148,6 +150,8 @@ class NewTicket:
     incident_date: date | None = None
     consent: ConsentInfo | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Media the reporter sent on a messaging channel (bot/media), linked as attachments.
+    attachment_ids: tuple[int, ...] = ()
 
 
 # --- validation -------------------------------------------------------------------------------------------
@@ -204,7 +208,50 @@ def _validate(new: NewTicket, now: datetime, config: TicketConfig) -> NewTicket:
         longitude=new.longitude,
         incident_date=new.incident_date,
         consent=new.consent,
+        attachment_ids=tuple(new.attachment_ids),
     )
+
+
+def _reporters_media(session: Session, new: NewTicket, config: TicketConfig) -> list[Media]:
+    """The staged media to link, all the reporter's own (else a validation error naming the field)."""
+    if len(set(new.attachment_ids)) > config.attachment_max_per_ticket:
+        raise TicketValidationError(
+            "attachment_ids", f"Paling banyak {config.attachment_max_per_ticket} lampiran untuk satu laporan."
+        )
+    try:
+        return linking.media_of_sender(
+            session, new.attachment_ids, new.reporter.channel.strip(), new.reporter.sender_id.strip()
+        )
+    except linking.MediaNotFound as exc:
+        raise TicketValidationError(
+            "attachment_ids",
+            "Lampiran tidak ditemukan untuk akun Anda. Silakan kirim ulang foto atau dokumennya.",
+        ) from exc
+
+
+def _link_media(
+    session: Session, ticket: Ticket, media: Sequence[Media], config: TicketConfig, now: datetime
+) -> bool:
+    """Attach the media the ticket does not have yet; True when something was added (idempotent)."""
+    if not media:
+        return False
+    new = linking.attachments_to_add(session, ticket, media)
+    if not new:
+        return False
+    if linking.attachment_count(session, ticket) + len(new) > config.attachment_max_per_ticket:
+        raise TicketValidationError(
+            "attachment_ids", f"Paling banyak {config.attachment_max_per_ticket} lampiran untuk satu laporan."
+        )
+    for attachment in linking.link(session, ticket, new, now):
+        record(
+            session,
+            ticket,
+            REPORTER_ACTOR,
+            AuditAction.ATTACHMENT_ADDED,
+            note=f"{attachment.content_type}, {attachment.size_bytes} byte",
+            at=now,
+        )
+    return True
 
 
 # --- create -----------------------------------------------------------------------------------------------
@@ -238,6 +285,9 @@ def create_ticket(
     with created=False: the unique index on the key decides the race, the loser rolls back and re-reads.
     A tracking-code collision (unique index on code) is retried with a fresh code. The session is
     committed here, because the insert must be final before anyone is told the code.
+
+    `new.attachment_ids` (staged media of the same channel identity, else TicketValidationError before
+    anything is stored) become attachments in the same transaction; a repeat links any still missing.
     """
     config = config or _default_config()
     now = now or utcnow()
@@ -246,8 +296,14 @@ def create_ticket(
         raise TicketValidationError("idempotency_key", "Kunci idempotensi harus 8 sampai 128 karakter.")
     existing = _by_idempotency_key(session, key)
     if existing is not None:
-        return _same_reporter_or_raise(existing, new.reporter), False
+        ticket = _same_reporter_or_raise(existing, new.reporter)
+        if new.attachment_ids and _link_media(
+            session, ticket, _reporters_media(session, new, config), config, now
+        ):
+            session.commit()
+        return ticket, False
     new = _validate(new, now, config)
+    media = _reporters_media(session, new, config)
     route = config.routing.route(new.category)
     tier = config.routing.tier_for(new.category, new.type, new.priority)
     deadlines = compute_deadlines(now, tier, config.calendar)
@@ -304,6 +360,7 @@ def create_ticket(
                 )
             )
         record(session, ticket, REPORTER_ACTOR, AuditAction.CREATED, to_status=ticket.status, at=now)
+        _link_media(session, ticket, media, config, now)
         session.commit()
         return ticket, True
     raise RuntimeError("could not draw a unique tracking code")  # 32**8 codes: effectively unreachable

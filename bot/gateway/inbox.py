@@ -1,0 +1,540 @@
+"""The inbox of the messaging channels (Telegram, WhatsApp): persist first, answer the platform, then process.
+
+A webhook route verifies the request, parses it with its connector and calls `accept` for each
+`InboundEvent` (or `accept_events` for everything `parse_webhook` returned, delivery reports included).
+`accept` stores the event as an inbound row (unique on channel and platform message id, so a redelivery,
+also a concurrent one, is a no-op returning False), schedules the processing and returns at once, so the
+route can answer 200 before the platform's timeout.
+
+Processing runs per sender, strictly in the order the messages were stored, one at a time: a worker claims
+the sender's oldest unfinished row with one guarded UPDATE (received -> processing), so of several tasks,
+replicas or start-up recoveries exactly one processes it. Then:
+- an edit is kept (linked to the original) and never becomes a turn (status `skipped`, reason `edited`);
+- beyond `rate_limit` messages per `rate_window_seconds` the message is kept but not sent to Rasa, and the
+  citizen gets one friendly note per window;
+- an unsupported kind (sticker, voice note ...) gets one polite note of what works;
+- photos and documents are downloaded through the connector (size-capped), checked and staged (bot/media);
+  a message with no text gets a placeholder ("[foto]", "[dokumen]", "[lokasi]", "[kontak]") so Rasa's
+  forms still see a turn;
+- the turn goes through `Gateway.handle_inbound` with the stored row's id and the metadata the actions
+  read (`location`, `contact`, `attachments`); the replies are queued and sent by the delivery worker.
+Every new event is also handed to `connector.acknowledge` at once (Telegram: answerCallbackQuery, so the
+button's spinner stops whatever happens next).
+
+Crash safety: a row claimed by a worker that vanished is taken over after `claim_lease_seconds`; `recover`
+(run at start-up, and every `sweep_seconds`) restarts the processing of every unfinished row. A turn whose
+replies were not stored before a crash is sent to Rasa again (at-least-once towards Rasa); replies are
+stored together with the `processed` status, so they are never stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.conversations import repository
+from bot.conversations.models import Conversation, Direction, InboundStatus, Message
+from bot.conversations.repository import as_utc
+from bot.db import Database, utcnow
+from bot.gateway.delivery import Delivery
+from bot.gateway.gateway import Gateway
+from bot.media import staging
+from bot.media.models import MediaKind
+from bot.media.staging import AttachmentRejected, StagedMedia
+from bot.privacy import mask_personal_data
+from bot.settings import Settings
+from connectors.base import Attachment, AttachmentKind, Connector, EventKind, InboundEvent, StatusEvent
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER_TEXT = {AttachmentKind.IMAGE: "[foto]", AttachmentKind.DOCUMENT: "[dokumen]"}
+LOCATION_TEXT = "[lokasi]"
+CONTACT_TEXT = "[kontak]"
+EMPTY_TEXT = "[pesan kosong]"
+
+UNSUPPORTED_NOTE = (
+    "Mohon maaf, jenis pesan ini belum dapat kami proses. Silakan kirim pesan teks atau pilih tombol yang "
+    "tersedia. Anda juga dapat mengirim foto, dokumen PDF, lokasi, atau kontak."
+)
+RATE_LIMIT_NOTE = (
+    "Mohon maaf, Bapak/Ibu mengirim terlalu banyak pesan dalam waktu singkat. Mohon tunggu sekitar satu "
+    "menit, lalu kirim kembali pertanyaan Anda. Pesan yang masuk selama jeda ini tersimpan, tetapi belum "
+    "kami jawab."
+)
+MEDIA_NOTES = {
+    "too_large": "Mohon maaf, berkas Anda melebihi batas {max_mb} MB sehingga tidak dapat kami terima. "
+    "Silakan kirim berkas yang lebih kecil.",
+    "unsupported_type": "Mohon maaf, jenis berkas ini tidak dapat kami terima. Silakan kirim foto (JPG/PNG) "
+    "atau dokumen PDF.",
+    "empty": "Mohon maaf, berkas yang Anda kirim kosong. Silakan kirim ulang.",
+    "download_failed": "Mohon maaf, berkas Anda gagal kami terima. Silakan kirim ulang beberapa saat lagi.",
+}
+
+SKIP_EDITED = "edited"
+SKIP_RATE_LIMITED = "rate_limited"
+SKIP_UNSUPPORTED = "unsupported"
+SKIP_MEDIA_REJECTED = "media_rejected"
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    attachments_dir: Path
+    media_max_bytes: int = 10 * 1024 * 1024
+    rate_limit: int = 20
+    rate_window_seconds: float = 60.0
+    claim_lease_seconds: float = 300.0
+    sweep_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InboxConfig:
+        return cls(
+            attachments_dir=settings.attachments_dir,
+            media_max_bytes=settings.channel_media_max_bytes,
+            rate_limit=settings.inbound_rate_limit,
+            rate_window_seconds=settings.inbound_rate_window_seconds,
+            claim_lease_seconds=settings.inbox_claim_lease_seconds,
+        )
+
+
+# --- the event as stored in the inbound row (so a recovery after a crash has all of it) ---
+
+
+def event_to_payload(event: InboundEvent) -> dict[str, Any]:
+    data = asdict(event)
+    data["received_at"] = event.received_at.isoformat() if event.received_at else None
+    # Connector metadata is the platform's raw data: keep what JSON can hold.
+    data["metadata"] = json.loads(json.dumps(event.metadata, default=str))
+    return data
+
+
+def event_from_payload(data: dict[str, Any]) -> InboundEvent:
+    fields = dict(data)
+    fields["kind"] = EventKind(fields["kind"])
+    fields["attachments"] = tuple(
+        Attachment(**{**item, "kind": AttachmentKind(item["kind"])})
+        for item in fields.get("attachments") or ()
+    )
+    received_at = fields.get("received_at")
+    fields["received_at"] = datetime.fromisoformat(received_at) if received_at else None
+    return InboundEvent(**fields)
+
+
+def effective_text(event: InboundEvent) -> str:
+    """What Rasa gets: the typed text or button payload, else a placeholder naming what was sent."""
+    text = event.text.replace("\x00", "").strip()  # PostgreSQL cannot store NUL
+    if text:
+        return text
+    if event.attachments:
+        return PLACEHOLDER_TEXT.get(event.attachments[0].kind, "[dokumen]")
+    if event.latitude is not None and event.longitude is not None:
+        return LOCATION_TEXT
+    if event.contact_phone or event.contact_name:
+        return CONTACT_TEXT
+    return EMPTY_TEXT
+
+
+def rasa_metadata(event: InboundEvent, staged: list[StagedMedia]) -> dict[str, Any]:
+    """The keys the actions read (actions/complaint.py): location, contact, attachments."""
+    metadata: dict[str, Any] = {}
+    if event.latitude is not None and event.longitude is not None:
+        metadata["location"] = {"latitude": event.latitude, "longitude": event.longitude}
+    if event.contact_phone or event.contact_name:
+        metadata["contact"] = {"phone_number": event.contact_phone, "name": event.contact_name}
+    if staged:
+        metadata["attachments"] = [
+            {"id": media.id, "kind": media.kind, "mime_type": media.mime_type} for media in staged
+        ]
+    if event.raw_type:
+        metadata["message_type"] = event.raw_type
+    return metadata
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    conversation_id: int
+    channel: str
+    sender_id: str
+    platform_message_id: str | None
+    text: str
+    created_at: datetime
+    event: InboundEvent | None
+
+
+Key = tuple[str, str]
+
+
+class Inbox:
+    def __init__(
+        self,
+        database: Database,
+        gateway: Gateway,
+        delivery: Delivery,
+        connectors: Mapping[str, Connector],
+        config: InboxConfig,
+    ) -> None:
+        self.database = database
+        self.gateway = gateway
+        self.delivery = delivery
+        self.connectors = connectors
+        self.config = config
+        self._workers: dict[Key, asyncio.Task[None]] = {}
+        self._again: set[Key] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # --- what the webhook routes call ---
+
+    async def accept(self, event: InboundEvent) -> bool:
+        """Persist the event and schedule its processing; False for a redelivery (nothing else happens)."""
+        inbound_id = await asyncio.to_thread(self._persist, event)
+        if inbound_id is None:
+            logger.info("duplicate %s event %s ignored", event.channel, event.platform_message_id)
+            return False
+        logger.info(
+            "inbound #%d (%s %s) from %s:%s",
+            inbound_id,
+            event.kind.value,
+            event.raw_type or "-",
+            event.channel,
+            mask_personal_data(event.sender_id),
+        )
+        self._spawn(self._acknowledge(event), f"ack-{event.channel}")
+        self.kick(event.channel, event.sender_id)
+        return True
+
+    async def accept_events(self, events: Iterable[InboundEvent | StatusEvent]) -> int:
+        """Everything a connector parsed from one webhook body; how many new inbound messages."""
+        accepted = 0
+        for event in events:
+            if isinstance(event, StatusEvent):
+                await self.delivery.record_status(event)
+            elif await self.accept(event):
+                accepted += 1
+        return accepted
+
+    # --- life cycle ---
+
+    async def start(self) -> None:
+        """Start-up recovery, then a periodic sweep for rows whose processing was lost."""
+        self._closing = False
+        await self.recover()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="inbox-sweeper")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is being processed (tests, graceful shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._tasks:
+            if time.monotonic() > deadline:
+                raise TimeoutError("inbox still busy")
+            await asyncio.wait(list(self._tasks), timeout=max(deadline - time.monotonic(), 0.01))
+
+    async def recover(self) -> int:
+        """Process every unfinished inbound row of the registered channels; how many senders had some."""
+        channels = sorted(self.connectors)
+        if not channels:
+            return 0
+        identities = await asyncio.to_thread(self._identities_with_unfinished, channels)
+        for channel, sender_id in identities:
+            self.kick(channel, sender_id)
+        if identities:
+            logger.info("inbox recovery: %d sender(s) with unprocessed messages", len(identities))
+        return len(identities)
+
+    def kick(self, channel: str, sender_id: str) -> None:
+        """Make sure the sender's unfinished messages are being processed (idempotent)."""
+        key = (channel, sender_id)
+        if key in self._workers:
+            self._again.add(key)
+            return
+        if self._closing:
+            return
+        self._workers[key] = self._spawn(self._work(key), f"inbox-{channel}")
+
+    def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("inbox task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_seconds)
+            try:
+                await self.recover()
+            except Exception:  # a database hiccup must not stop the sweeper
+                logger.exception("inbox sweep failed")
+
+    async def _acknowledge(self, event: InboundEvent) -> None:
+        connector = self.connectors.get(event.channel)
+        if connector is None:
+            return
+        try:
+            await connector.acknowledge(event)
+        except Exception as error:  # the turn goes on; a spinner that keeps turning is all that is lost
+            logger.warning("acknowledge of %s event failed: %s", event.channel, type(error).__name__)
+
+    # --- one sender's messages ---
+
+    async def _work(self, key: Key) -> None:
+        channel, sender_id = key
+        try:
+            while True:
+                self._again.discard(key)
+                claimed = await asyncio.to_thread(self._claim_next, channel, sender_id)
+                if claimed is None:
+                    if key in self._again:
+                        continue
+                    return  # no await between this check and the removal below: no kick is lost
+                await self._process_claimed(claimed)
+        finally:
+            if self._workers.get(key) is asyncio.current_task():
+                del self._workers[key]
+
+    async def _process_claimed(self, claimed: _Claimed) -> None:
+        try:
+            await self._process(claimed)
+        except asyncio.CancelledError:
+            # Shutting down: hand the row back so the next start processes it.
+            self._finish(claimed.id, InboundStatus.RECEIVED, None)
+            raise
+        except Exception as error:
+            logger.exception("inbound #%d: processing failed", claimed.id)
+            await asyncio.to_thread(
+                self._finish, claimed.id, InboundStatus.FAILED, f"error: {type(error).__name__}"
+            )
+        finally:
+            self.delivery.kick(claimed.channel, claimed.sender_id)
+
+    async def _process(self, claimed: _Claimed) -> None:
+        event = claimed.event
+        if event is None:
+            await asyncio.to_thread(self._finish, claimed.id, InboundStatus.FAILED, "no stored event")
+            return
+        if event.kind is EventKind.EDITED:
+            await asyncio.to_thread(self._finish, claimed.id, InboundStatus.SKIPPED, SKIP_EDITED)
+            return
+        if await asyncio.to_thread(self._over_rate_limit, claimed):
+            await asyncio.to_thread(self._rate_limited, claimed)
+            return
+        if event.kind is EventKind.UNSUPPORTED:
+            await asyncio.to_thread(
+                self._note, claimed, UNSUPPORTED_NOTE, SKIP_UNSUPPORTED, f"unsupported:{claimed.id}", True
+            )
+            return
+        staged, rejected = await self._stage_attachments(claimed, event)
+        if rejected is not None:
+            note = MEDIA_NOTES[rejected].format(max_mb=self.config.media_max_bytes // (1024 * 1024))
+            nothing_else = not staged and claimed.text in PLACEHOLDER_TEXT.values()
+            await asyncio.to_thread(
+                self._note, claimed, note, SKIP_MEDIA_REJECTED, f"media_rejected:{claimed.id}", nothing_else
+            )
+            if nothing_else:
+                return  # only a file we could not take: the note is the whole answer
+        metadata = rasa_metadata(event, staged)
+        await asyncio.to_thread(self._remember_metadata, claimed.id, metadata)
+        await self.gateway.handle_inbound(
+            claimed.channel,
+            claimed.sender_id,
+            claimed.text,
+            claimed.platform_message_id,
+            metadata,
+            inbound_id=claimed.id,
+        )
+
+    async def _stage_attachments(
+        self, claimed: _Claimed, event: InboundEvent
+    ) -> tuple[list[StagedMedia], str | None]:
+        """Download and stage every attachment; (the staged ones, the reason of the first refusal)."""
+        staged: list[StagedMedia] = []
+        rejected: str | None = None
+        connector = self.connectors.get(claimed.channel)
+        for attachment in event.attachments:
+            known = await asyncio.to_thread(
+                staging.find_staged,
+                self.database,
+                claimed.channel,
+                claimed.sender_id,
+                attachment.platform_file_id,
+            )
+            if known is not None:
+                staged.append(known)
+                continue
+            try:
+                if connector is None:
+                    raise LookupError(f"no connector for {claimed.channel}")
+                if attachment.size_bytes is not None and attachment.size_bytes > self.config.media_max_bytes:
+                    raise AttachmentRejected("too large (announced)", "too_large")
+                downloaded = await connector.download(attachment, self.config.media_max_bytes)
+                staged.append(
+                    await asyncio.to_thread(
+                        staging.stage,
+                        self.database,
+                        self.config.attachments_dir,
+                        channel=claimed.channel,
+                        sender_id=claimed.sender_id,
+                        platform_file_id=attachment.platform_file_id,
+                        kind=MediaKind(attachment.kind.value),
+                        data=downloaded.content,
+                        filename=downloaded.filename or attachment.filename,
+                        max_bytes=self.config.media_max_bytes,
+                        message_id=claimed.id,
+                    )
+                )
+            except AttachmentRejected as error:
+                logger.info("inbound #%d: attachment refused (%s)", claimed.id, error.reason)
+                rejected = rejected or error.reason
+            except Exception as error:  # the platform or the network failed us: tell the citizen
+                logger.warning("inbound #%d: download failed (%s)", claimed.id, type(error).__name__)
+                rejected = rejected or "download_failed"
+        return staged, rejected
+
+    # --- database steps (worker threads) ---
+
+    def _persist(self, event: InboundEvent) -> int | None:
+        conversation_id = self.gateway.conversation_id(event.channel, event.sender_id)
+        with self.database.session() as session:
+            if repository.find_inbound(session, event.channel, event.platform_message_id) is not None:
+                return None
+        payload: dict[str, Any] = {"event": event_to_payload(event)}
+        try:
+            with self.database.session() as session:
+                if event.kind is EventKind.EDITED and event.original_message_id:
+                    original = repository.find_inbound(session, event.channel, event.original_message_id)
+                    if original is not None:
+                        payload["edit_of"] = original.id
+                conversation = session.get_one(Conversation, conversation_id)
+                return repository.add_inbound(
+                    session,
+                    conversation,
+                    effective_text(event),
+                    event.platform_message_id,
+                    payload,
+                    opens_window=event.kind is not EventKind.EDITED,
+                    sent_at=event.received_at,
+                ).id
+        except IntegrityError:
+            pass  # a concurrent delivery of the same event committed first
+        with self.database.session() as session:
+            if repository.find_inbound(session, event.channel, event.platform_message_id) is None:
+                raise RuntimeError("inbound insert conflicted but no message holds its id")
+        return None
+
+    def _identities_with_unfinished(self, channels: list[str]) -> list[tuple[str, str]]:
+        with self.database.session() as session:
+            return repository.identities_with_unfinished(session, Direction.IN, channels)
+
+    def _claim_next(self, channel: str, sender_id: str) -> _Claimed | None:
+        for _ in range(3):
+            now = utcnow()
+            with self.database.session() as session:
+                row = repository.next_unfinished(session, Direction.IN, channel, sender_id)
+                if row is None:
+                    return None
+                if row.status == InboundStatus.PROCESSING:
+                    claimed_at = as_utc(row.claimed_at)
+                    if claimed_at is not None and now - claimed_at < timedelta(
+                        seconds=self.config.claim_lease_seconds
+                    ):
+                        return None  # another worker has it; it goes on with this sender's later messages
+                    logger.warning("inbound #%d: abandoned by a vanished worker; processing again", row.id)
+                if repository.claim(session, row, InboundStatus.PROCESSING, now):
+                    return _claimed(row)
+        return None
+
+    def _finish(self, inbound_id: int, status: str, reason: str | None) -> None:
+        with self.database.session() as session:
+            repository.finish(session, inbound_id, InboundStatus.PROCESSING, status, reason)
+
+    def _over_rate_limit(self, claimed: _Claimed) -> bool:
+        since = claimed.created_at - timedelta(seconds=self.config.rate_window_seconds)
+        with self.database.session() as session:
+            count = repository.count_inbound_between(session, claimed.conversation_id, since, claimed.id)
+        return count > self.config.rate_limit
+
+    def _rate_limited(self, claimed: _Claimed) -> None:
+        window = self.config.rate_window_seconds
+        prefix = f"system:{SKIP_RATE_LIMITED}:{claimed.sender_id}:"
+        with self.database.session() as session:
+            since = claimed.created_at - timedelta(seconds=window)
+            noted = repository.system_note_since(session, claimed.conversation_id, prefix, since)
+        if noted:
+            self._finish(claimed.id, InboundStatus.SKIPPED, SKIP_RATE_LIMITED)
+            return
+        # The key makes the note unique per fixed window, even if two workers get here at once.
+        bucket = int(claimed.created_at.timestamp() // window)
+        self._note(
+            claimed,
+            RATE_LIMIT_NOTE,
+            SKIP_RATE_LIMITED,
+            f"{SKIP_RATE_LIMITED}:{claimed.sender_id}:{bucket}",
+            True,
+        )
+
+    def _note(self, claimed: _Claimed, text: str, reason: str, key: str, skip: bool) -> None:
+        """Queue a note answering the message (once: `key` is unique); `skip`: the message is finished."""
+        try:
+            with self.database.session() as session:
+                inbound = session.get_one(Message, claimed.id)
+                repository.add_system_note(session, inbound, text, reason, f"system:{key}")
+                if skip:
+                    repository.finish(
+                        session, claimed.id, InboundStatus.PROCESSING, InboundStatus.SKIPPED, reason
+                    )
+            return
+        except IntegrityError:
+            pass  # the note was stored before (processing again after a crash)
+        if skip:
+            self._finish(claimed.id, InboundStatus.SKIPPED, reason)
+
+    def _remember_metadata(self, inbound_id: int, metadata: dict[str, Any]) -> None:
+        if not metadata:
+            return
+        with self.database.session() as session:
+            inbound = session.get_one(Message, inbound_id)
+            inbound.payload = {**(inbound.payload or {}), "metadata": metadata}
+
+
+def _claimed(row: Message) -> _Claimed:
+    stored = (row.payload or {}).get("event")
+    try:
+        event = event_from_payload(stored) if isinstance(stored, dict) else None
+    except (KeyError, TypeError, ValueError):
+        logger.warning("inbound #%d: stored event unreadable", row.id)
+        event = None
+    return _Claimed(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        channel=row.channel,
+        sender_id=row.sender_id,
+        platform_message_id=row.platform_message_id,
+        text=row.text,
+        created_at=as_utc(row.created_at) or utcnow(),
+        event=event,
+    )

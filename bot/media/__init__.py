@@ -1,0 +1,1 @@
+"""Media citizens send on messaging channels, downloaded and staged until a ticket links it."""
