@@ -202,6 +202,17 @@ def location_in(text: str) -> Optional[str]:
     return place if len(place) >= 4 else None
 
 
+def photos_with_new_attachments(tracker: Tracker) -> Optional[str]:
+    """The complaint's photo references plus any the latest message carries (staged media ids)."""
+    attachments = message_metadata(tracker).get("attachments") or []
+    references = [str(item["id"]) for item in attachments if isinstance(item, dict) and item.get("id")]
+    if not references:
+        return None
+    previous = tracker.get_slot("complaint_photo")
+    kept = [] if previous in (None, SKIPPED) else str(previous).split(",")
+    return ",".join(dict.fromkeys(kept + references))
+
+
 def shared_location(tracker: Tracker) -> Optional[Tuple[float, float]]:
     location = message_metadata(tracker).get("location") or {}
     try:
@@ -248,6 +259,9 @@ class ActionStartComplaint(Action):
             dispatcher.utter_message(response="utter_complaint_intro")
             return events
         events.append(SlotSet("complaint_description", text.strip()))
+        photos = photos_with_new_attachments(tracker)
+        if photos:
+            events.append(SlotSet("complaint_photo", photos))
         location = location_in(text)
         if location:
             events.append(SlotSet("complaint_location", location))
@@ -261,6 +275,16 @@ class ActionStartComplaint(Action):
 class ValidateComplaintForm(FormValidationAction):
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        # A photo sent while another question is open is kept too (then the photo question is skipped).
+        photos = photos_with_new_attachments(tracker)
+        if photos and tracker.get_slot("requested_slot") != "complaint_photo":
+            events.append(SlotSet("complaint_photo", photos))
+        return events
 
     async def required_slots(
         self,
@@ -409,14 +433,9 @@ class ValidateComplaintForm(FormValidationAction):
     async def validate_complaint_photo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        attachments = message_metadata(tracker).get("attachments") or []
-        references = [
-            str(item.get("id")) for item in attachments if isinstance(item, dict) and item.get("id")
-        ]
-        if references:
-            previous = tracker.get_slot("complaint_photo")
-            kept = [] if previous in (None, SKIPPED) else str(previous).split(",")
-            return {"complaint_photo": ",".join(kept + references)}
+        photos = photos_with_new_attachments(tracker)
+        if photos:
+            return {"complaint_photo": photos}
         answer = normalized_answer(value)
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if answer in SKIP_WORDS or intent == "deny":

@@ -234,3 +234,13 @@ async def test_service_down_keeps_the_complaint_and_files_it_later(
     assert len(tickets) == 1
     updates = json.dumps(service_env.get(f"/api/v1/chat/{sender}/updates").json())
     assert tickets[0]["code"] in updates
+
+
+async def test_photo_sent_at_another_step_is_kept_for_the_ticket() -> None:
+    current = tracker(
+        "[foto]", intent="nlu_fallback", requested_slot="complaint_location",
+        slots={"complaint_photo": None}, metadata={"attachments": [{"id": 7, "kind": "image"}]},
+    )  # fmt: skip
+    dispatcher = CollectingDispatcher()
+    events = await ValidateComplaintForm().run(dispatcher, current, {"forms": {}, "slots": {}})
+    assert {"event": "slot", "name": "complaint_photo", "value": "7", "timestamp": None} in events
