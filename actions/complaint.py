@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -208,8 +209,8 @@ def photos_with_new_attachments(tracker: Tracker) -> Optional[str]:
     references = [str(item["id"]) for item in attachments if isinstance(item, dict) and item.get("id")]
     if not references:
         return None
-    previous = tracker.get_slot("complaint_photo")
-    kept = [] if previous in (None, SKIPPED) else str(previous).split(",")
+    # During the photo question the slot holds this turn's text ("[foto]"): keep only media ids.
+    kept = [part for part in str(tracker.get_slot("complaint_photo") or "").split(",") if part.isdigit()]
     return ",".join(dict.fromkeys(kept + references))
 
 
@@ -270,6 +271,21 @@ class ActionStartComplaint(Action):
             events.append(SlotSet("complaint_date", incident.isoformat()))
         dispatcher.utter_message(response="utter_complaint_narration_received")
         return events
+
+
+def answers_only(method: Any) -> Any:
+    """A slot cleared to None (a new complaint, a correction) is not an answer: nothing to validate."""
+
+    @functools.wraps(method)
+    async def validate_answer(
+        self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        if value is None:
+            return {}
+        result: Dict[str, Any] = await method(self, value, dispatcher, tracker, domain)
+        return result
+
+    return validate_answer
 
 
 class ValidateComplaintForm(FormValidationAction):
@@ -337,6 +353,7 @@ class ValidateComplaintForm(FormValidationAction):
 
     # --- one validator per question ---------------------------------------------------------
 
+    @answers_only
     async def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -355,6 +372,7 @@ class ValidateComplaintForm(FormValidationAction):
             )
         return {"complaint_description": str(value).strip()[:4000]}
 
+    @answers_only
     async def validate_complaint_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -381,6 +399,7 @@ class ValidateComplaintForm(FormValidationAction):
             )
         return {"complaint_location": " ".join(str(value).split())[:300]}
 
+    @answers_only
     async def validate_complaint_date(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -406,6 +425,7 @@ class ValidateComplaintForm(FormValidationAction):
             )
         return {"complaint_date": incident.isoformat()}
 
+    @answers_only
     async def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -430,6 +450,7 @@ class ValidateComplaintForm(FormValidationAction):
             "Mohon pilih salah satu kategori dari tombol yang tersedia.",
         )
 
+    @answers_only
     async def validate_complaint_photo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -447,6 +468,7 @@ class ValidateComplaintForm(FormValidationAction):
             'Silakan kirim fotonya sebagai gambar, atau pilih "Lewati" jika tidak ada foto.',
         )
 
+    @answers_only
     async def validate_complaint_anonymous(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -460,6 +482,7 @@ class ValidateComplaintForm(FormValidationAction):
             "complaint_anonymous", tracker, dispatcher, 'Mohon jawab dengan "Ya, anonim" atau "Tidak".'
         )
 
+    @answers_only
     async def validate_complaint_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -478,6 +501,7 @@ class ValidateComplaintForm(FormValidationAction):
             )
         return {"complaint_contact": phone}
 
+    @answers_only
     async def validate_complaint_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -500,6 +524,7 @@ class ValidateComplaintForm(FormValidationAction):
             "complaint_consent", tracker, dispatcher, 'Mohon pilih "Setuju" atau "Tidak setuju".'
         )
 
+    @answers_only
     async def validate_complaint_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:

@@ -102,8 +102,11 @@ def test_narrated_complaint_is_filed_routed_and_visible_only_to_its_reporter(sta
 
 def test_generic_opener_asks_every_question_and_can_be_cancelled(stack: Stack) -> None:
     sender = f"warga-{uuid.uuid4().hex[:8]}"
-    first = texts(stack.chat(sender, "mau lapor"))
+    opening = stack.chat(sender, "mau lapor")
+    first = texts(opening)
     assert "Apa yang terjadi" in first
+    assert len(opening) == 2  # the intro and the first question, no validation noise
+    assert "Mohon" not in first
     cancelled = texts(stack.chat(sender, "batal"))
     assert "dibatalkan" in cancelled
     # After cancelling, the bot is back to normal conversation.

@@ -244,3 +244,19 @@ async def test_photo_sent_at_another_step_is_kept_for_the_ticket() -> None:
     dispatcher = CollectingDispatcher()
     events = await ValidateComplaintForm().run(dispatcher, current, {"forms": {}, "slots": {}})
     assert {"event": "slot", "name": "complaint_photo", "value": "7", "timestamp": None} in events
+
+
+async def test_cleared_slots_are_not_validated() -> None:
+    result, messages = await validate(
+        "complaint_location", None, tracker(requested_slot="complaint_description")
+    )
+    assert result == {} and messages == []
+
+
+async def test_photo_answer_keeps_only_media_ids() -> None:
+    current = tracker(
+        "[foto]", requested_slot="complaint_photo", slots={"complaint_photo": "[foto]"},
+        metadata={"attachments": [{"id": 1, "kind": "image"}]},
+    )  # fmt: skip
+    result, _ = await validate("complaint_photo", "[foto]", current)
+    assert result == {"complaint_photo": "1"}
