@@ -1,4 +1,5 @@
-"""`bot` command: `bot db upgrade` (migrate to the latest schema) and `bot serve` (run the service).
+"""`bot` command: `bot db upgrade` (migrate to the latest schema), `bot serve` (run the service), and
+`bot telegram set-webhook` / `bot telegram poll` (connect the Telegram bot by webhook or by long polling).
 
 Also runnable as `python -m bot.cli ...` (the Makefile does that).
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
@@ -41,6 +43,88 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _telegram_set_webhook(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.db import Database
+    from connectors.telegram import telegram_connector
+
+    settings = get_settings()
+    url = args.url or settings.telegram_webhook_url
+    missing = [
+        name
+        for name, value in (
+            ("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
+            ("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),
+            ("TELEGRAM_WEBHOOK_URL (or --url)", url),
+        )
+        if not value
+    ]
+    if missing:
+        print(f"telegram set-webhook: set {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.telegram_webhook_secret):
+        print(
+            "telegram set-webhook: TELEGRAM_WEBHOOK_SECRET may hold only A-Z a-z 0-9 _ - (1-256)",
+            file=sys.stderr,
+        )
+        return 2
+    if not url.startswith("https://") and not args.allow_http:
+        print(
+            "telegram set-webhook: Telegram only calls https:// URLs (--allow-http for a test server)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> None:
+        database = Database(settings.database_url)
+        connector = telegram_connector(settings, database)
+        try:
+            await connector.set_webhook(url, settings.telegram_webhook_secret)
+        finally:
+            await connector.aclose()
+            database.dispose()
+
+    asyncio.run(run())
+    print(f"telegram: webhook set to {url}")
+    return 0
+
+
+def _telegram_poll(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from bot.api.app import create_app
+    from bot.conversations.models import Channel
+    from connectors.telegram import TelegramPoller
+
+    settings = get_settings()
+    if not settings.telegram_bot_token:
+        print("telegram poll: set TELEGRAM_BOT_TOKEN", file=sys.stderr)
+        return 2
+    if settings.telegram_mode != "polling":
+        # Polling deletes the webhook: never do that to a service that runs on webhooks by accident.
+        print("telegram poll: set TELEGRAM_MODE=polling (polling removes the webhook)", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        app = create_app(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        # The app's lifespan starts the same inbox and delivery workers as `bot serve`.
+        async with app.router.lifespan_context(app):
+            poller = TelegramPoller(
+                app.state.connectors[Channel.TELEGRAM], app.state.inbox.accept, args.timeout
+            )
+            logging.getLogger(__name__).info("telegram: polling for updates (Ctrl+C stops)")
+            await poller.run(stop)
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="Layanan Aduan bot service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     serve.set_defaults(handler=_serve)
+
+    telegram = commands.add_parser("telegram", help="Telegram channel (TELEGRAM_* settings)")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    set_webhook = telegram_commands.add_parser(
+        "set-webhook", help="register TELEGRAM_WEBHOOK_URL with its secret token and the bot's commands"
+    )
+    set_webhook.add_argument(
+        "--url", help="public HTTPS URL of /webhooks/telegram (default TELEGRAM_WEBHOOK_URL)"
+    )
+    set_webhook.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
+    set_webhook.set_defaults(handler=_telegram_set_webhook)
+    poll = telegram_commands.add_parser(
+        "poll", help="fetch updates by long polling (TELEGRAM_MODE=polling: no public HTTPS address needed)"
+    )
+    poll.add_argument("--timeout", type=int, default=30, help="seconds one long poll waits (default 30)")
+    poll.set_defaults(handler=_telegram_poll)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,66 @@ class Settings(BaseSettings):
         default=5, description="Wrong tracking codes allowed per sender in the window."
     )
     ticket_lookup_window_seconds: int = Field(default=600, description="Window of that limit, seconds.")
+    # Messaging channels: inbox and delivery (bot/gateway/inbox.py, bot/gateway/delivery.py).
+    channel_media_max_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest photo/document downloaded from a messaging platform."
+    )
+    inbound_rate_limit: int = Field(
+        default=20, description="Messages one sender may send per window before the bot stops answering."
+    )
+    inbound_rate_window_seconds: float = Field(default=60.0, description="Window of that limit, seconds.")
+    inbox_claim_lease_seconds: float = Field(
+        default=300.0,
+        description="After this long a message being processed by a worker that vanished is taken over.",
+    )
+    delivery_min_interval_seconds: float = Field(
+        default=1.0, description="Least time between two sends to one chat (platform limits: ~1/s)."
+    )
+    delivery_max_attempts: int = Field(default=6, description="Send attempts before a message is failed.")
+    delivery_backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
+    delivery_backoff_max_seconds: float = Field(default=300.0, description="Longest retry delay.")
+    delivery_poll_seconds: float = Field(
+        default=1.0, description="How often the delivery worker looks for queued messages (notifications)."
+    )
+    delivery_claim_lease_seconds: float = Field(
+        default=120.0, description="After this long a send by a worker that vanished is retried."
+    )
+    # Telegram (connectors/telegram.py); the channel is off while the token is empty.
+    telegram_bot_token: str = Field(default="", description="Bot token from @BotFather; empty = no Telegram.")
+    telegram_webhook_secret: str = Field(
+        default="",
+        description="secret_token given to setWebhook; POST /webhooks/telegram refuses updates without it.",
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org",
+        description="Bot API server (a local Bot API server, or a test fake).",
+    )
+    telegram_mode: Literal["webhook", "polling"] = Field(
+        default="webhook",
+        description="webhook: Telegram posts to /webhooks/telegram; polling: `bot telegram poll` fetches updates.",
+    )
+    telegram_webhook_url: str = Field(
+        default="", description="Public HTTPS URL of /webhooks/telegram, for `bot telegram set-webhook`."
+    )
+    # WhatsApp Business Cloud API (connectors/whatsapp.py); the channel is off while the access token or the
+    # phone number id is empty.
+    whatsapp_access_token: str = Field(
+        default="", description="System-user access token of the WhatsApp Business app; empty = no WhatsApp."
+    )
+    whatsapp_phone_number_id: str = Field(
+        default="", description="Id of the business phone number the bot sends from (not the number itself)."
+    )
+    whatsapp_app_secret: str = Field(
+        default="",
+        description="App secret; POST /webhooks/whatsapp refuses bodies whose X-Hub-Signature-256 it did not sign.",
+    )
+    whatsapp_verify_token: str = Field(
+        default="", description="Token typed into Meta's webhook setup; GET /webhooks/whatsapp checks it."
+    )
+    whatsapp_api_base_url: str = Field(
+        default="https://graph.facebook.com/v21.0",
+        description="Graph API base URL with its version (or a test fake).",
+    )
 
 
 @lru_cache

@@ -9,12 +9,27 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from bot.api import categories, chat, health, notifications, tickets, triage
+from bot.api import (
+    categories,
+    chat,
+    health,
+    notifications,
+    tickets,
+    triage,
+    webhooks_telegram,
+    webhooks_whatsapp,
+)
 from bot.api.errors import install_error_handlers
+from bot.conversations.models import Channel
 from bot.db import Database
+from bot.gateway.delivery import Delivery, DeliveryConfig
 from bot.gateway.gateway import Gateway
+from bot.gateway.inbox import Inbox, InboxConfig
 from bot.gateway.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
+from connectors.base import Connector
+from connectors.telegram import telegram_connector
+from connectors.whatsapp import whatsapp_connector
 
 # A duplicate waits at most this long beyond one Rasa turn for the original to be answered.
 DUPLICATE_WAIT_MARGIN_SECONDS = 5.0
@@ -23,6 +38,22 @@ DUPLICATE_WAIT_MARGIN_SECONDS = 5.0
 def _rasa_http_client(settings: Settings) -> httpx.AsyncClient:
     # Rasa is on a private network: never pick up HTTP(S)_PROXY from the environment.
     return httpx.AsyncClient(timeout=settings.rasa_timeout_seconds, trust_env=False)
+
+
+async def _open_connectors(connectors: dict[str, Connector]) -> None:
+    # Optional hooks beyond the Connector protocol: a connector holding connection pools opens them in
+    # `start` (again, when the same app is started a second time) and closes them in `aclose`.
+    for connector in connectors.values():
+        start = getattr(connector, "start", None)
+        if start is not None:
+            await start()
+
+
+async def _close_connectors(connectors: dict[str, Connector]) -> None:
+    for connector in connectors.values():
+        close = getattr(connector, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -34,6 +65,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     gateway = Gateway(
         database, rasa, duplicate_wait_seconds=settings.rasa_timeout_seconds + DUPLICATE_WAIT_MARGIN_SECONDS
     )
+    # Messaging platforms, by channel name. The inbox (inbound webhooks) and the delivery worker (outbound
+    # sends) look connectors up here when they need them, so a connector added below is used at once.
+    connectors: dict[str, Connector] = {}
+    delivery = Delivery(database, connectors, DeliveryConfig.from_settings(settings))
+    inbox = Inbox(database, gateway, delivery, connectors, InboxConfig.from_settings(settings))
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -44,8 +80,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if rasa.http.is_closed:  # the same app started a second time (tests)
             rasa.http = _rasa_http_client(settings)
         try:
+            # Start-up recovery: queued outbound rows are sent, inbound rows never processed are processed
+            # (once, whichever replica claims them first); both then keep running in the background.
+            await _open_connectors(connectors)
+            await delivery.start()
+            await inbox.start()
             yield
         finally:
+            await inbox.close()
+            await delivery.close()
+            await _close_connectors(connectors)
             await rasa.http.aclose()
             if owns_database:
                 database.dispose()
@@ -59,7 +103,26 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.gateway = gateway
+    app.state.connectors = connectors
+    app.state.inbox = inbox
+    app.state.delivery = delivery
     install_error_handlers(app)
     for module in (health, chat, notifications, categories, tickets, triage):
         app.include_router(module.router)
+
+    # --- messaging connectors -------------------------------------------------------------------------
+    # One block per platform: build its connector, register it under its channel name, add its webhook
+    # router. The webhook route, after verifying the request, calls
+    #     await request.app.state.inbox.accept_events(connector.parse_webhook(body))
+    # and answers 200 at once (processing and sending run in the background).
+    #   connectors[Channel.TELEGRAM] = ...   (connectors/telegram.py)
+    if settings.telegram_bot_token:  # Telegram: on when TELEGRAM_BOT_TOKEN is set
+        connectors[Channel.TELEGRAM] = telegram_connector(settings, database)
+    app.include_router(webhooks_telegram.router)  # answers 404 while Telegram is off or in polling mode
+    # WhatsApp: on when WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID are set.
+    if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
+        connectors[Channel.WHATSAPP] = whatsapp_connector(settings, database)
+    # GET (Meta's verification) needs only WHATSAPP_VERIFY_TOKEN; POST answers 404 while WhatsApp is off.
+    app.include_router(webhooks_whatsapp.router)
+    # ----------------------------------------------------------------------------------------------------
     return app

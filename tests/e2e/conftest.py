@@ -18,8 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.connectors.telegram.fake_bot_api import FakeBotApi, FakeBotApiServer
+from tests.connectors.whatsapp import fake_graph_api
+from tests.connectors.whatsapp.fake_graph_api import FakeGraphApi, FakeGraphApiServer
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 240
+TELEGRAM_WEBHOOK_SECRET = "e2e-telegram-secret"
 
 
 def free_port() -> int:
@@ -100,7 +105,23 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def telegram_bot_api() -> Iterator[FakeBotApi]:
+    """The fake Telegram Bot API the stack's Telegram connector talks to (started before the stack)."""
+    with FakeBotApiServer() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def whatsapp_graph_api() -> Iterator[FakeGraphApi]:
+    """The fake WhatsApp Cloud (Graph) API the stack's WhatsApp connector talks to (started before the stack)."""
+    with FakeGraphApiServer() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, telegram_bot_api: FakeBotApi, whatsapp_graph_api: FakeGraphApi
+) -> Iterator[Stack]:
     """Rasa + action server + two bot-service processes on one database.
 
     The web chat enters through `service`; the action server calls `api`, a second process of the same
@@ -124,6 +145,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ATTACHMENTS_DIR=str(workdir / "attachments"),
         ACTION_OUTBOX_PATH=str(workdir / "outbox.db"),
         ACTION_OUTBOX_POLL_SECONDS="1",
+        TELEGRAM_BOT_TOKEN=telegram_bot_api.token,
+        TELEGRAM_WEBHOOK_SECRET=TELEGRAM_WEBHOOK_SECRET,
+        TELEGRAM_API_BASE_URL=telegram_bot_api.url,
+        WHATSAPP_ACCESS_TOKEN=whatsapp_graph_api.token,
+        WHATSAPP_PHONE_NUMBER_ID=whatsapp_graph_api.phone_number_id,
+        WHATSAPP_APP_SECRET=fake_graph_api.APP_SECRET,
+        WHATSAPP_VERIFY_TOKEN=fake_graph_api.VERIFY_TOKEN,
+        WHATSAPP_API_BASE_URL=whatsapp_graph_api.url,
     )
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
