@@ -120,7 +120,8 @@ class FakeRasa:
             return 200, [{"recipient_id": sender, **reply} for reply in turn.replies]
         finally:
             with self._lock:
-                self._in_flight[sender] -= 1
+                # reset() between tests may have cleared the counter while a late turn was in flight.
+                self._in_flight[sender] = self._in_flight.get(sender, 1) - 1
 
     def tracker(self, conversation_id: str) -> tuple[int, Any]:
         self.tracker_calls.append(conversation_id)
