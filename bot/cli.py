@@ -1,5 +1,6 @@
 """`bot` command: `bot db upgrade` (migrate to the latest schema), `bot serve` (run the service), and
-`bot telegram set-webhook` / `bot telegram poll` (connect the Telegram bot by webhook or by long polling).
+`bot telegram set-webhook` / `bot telegram poll` (connect the Telegram bot by webhook or by long polling),
+`bot create-admin` / `bot create-user` (dashboard accounts).
 
 Also runnable as `python -m bot.cli ...` (the Makefile does that).
 """
@@ -125,6 +126,58 @@ def _telegram_poll(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Kata sandi: ")
+    if getpass.getpass("Ulangi kata sandi: ") != first:
+        raise ValueError("Kedua kata sandi tidak sama.")
+    return first
+
+
+def _create_user(args: argparse.Namespace, role_name: str) -> int:
+    from bot.db import Database
+    from bot.staff.accounts import AccountError, create_user
+    from bot.staff.audit_log import AccessAction, log_access
+    from bot.staff.models import Role
+    from bot.staff.passwords import WeakPasswordError
+
+    try:
+        password = _read_password(args)
+        database = Database(get_settings().database_url)
+        try:
+            with database.session() as session:
+                user = create_user(
+                    session, args.username, args.name, password, Role(role_name), args.unit or []
+                )
+                log_access(
+                    session,
+                    None,
+                    AccessAction.USER_CREATED,
+                    target_type="staff_user",
+                    target_id=user.id,
+                    detail=f"{user.username} ({role_name}) via CLI",
+                    actor="cli",
+                )
+        finally:
+            database.dispose()
+    except (AccountError, WeakPasswordError, ValueError) as error:
+        print(f"Gagal: {error}", file=sys.stderr)
+        return 1
+    print(f"Akun {user.username} ({role_name}) dibuat. Masuk di /dashboard/masuk.")
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    return _create_user(args, "admin")
+
+
+def _create_staff(args: argparse.Namespace) -> int:
+    return _create_user(args, args.role)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="Layanan Aduan bot service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     poll.add_argument("--timeout", type=int, default=30, help="seconds one long poll waits (default 30)")
     poll.set_defaults(handler=_telegram_poll)
+
+    for name, handler, help_text in (
+        ("create-admin", _create_admin, "create an admin account of the dashboard (the first one)"),
+        ("create-user", _create_staff, "create a petugas or supervisor account"),
+    ):
+        account = commands.add_parser(name, help=help_text)
+        account.add_argument("--username", required=True)
+        account.add_argument("--name", required=True, help="full name shown in the dashboard")
+        account.add_argument("--unit", action="append", help="unit served (repeat for several)")
+        account.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
+        if name == "create-user":
+            account.add_argument("--role", choices=["petugas", "supervisor"], default="petugas")
+        account.set_defaults(handler=handler)
     return parser
 
 

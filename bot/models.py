@@ -6,8 +6,11 @@ Add one import line per module that defines tables on `bot.db.Base`.
 from __future__ import annotations
 
 from bot.conversations import models as conversations
+from bot.handoff import models as handoff
 from bot.media import models as media
+from bot.staff import models as staff
+from bot.survey import models as survey
 from bot.tickets import models as tickets
 from connectors import callback_store
 
-__all__ = ["callback_store", "conversations", "media", "tickets"]
+__all__ = ["callback_store", "conversations", "handoff", "media", "staff", "survey", "tickets"]

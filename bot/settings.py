@@ -108,6 +108,37 @@ class Settings(BaseSettings):
         default="https://graph.facebook.com/v21.0",
         description="Graph API base URL with its version (or a test fake).",
     )
+    # Officer dashboard (bot/dashboard) and staff accounts (bot/staff).
+    dashboard_session_idle_minutes: int = Field(
+        default=30, description="A dashboard session ends after this many minutes without a request."
+    )
+    dashboard_session_max_hours: int = Field(
+        default=12, description="A dashboard session ends this long after login, active or not."
+    )
+    dashboard_cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Secure flag of the session cookie: auto = when the request came over HTTPS "
+        "(X-Forwarded-Proto from a trusted proxy counts).",
+    )
+    login_max_failures: int = Field(
+        default=5, description="Failed logins per username (or per address) before login is paused."
+    )
+    login_window_minutes: int = Field(default=15, description="Window and pause of that limit, minutes.")
+    # Human handoff (bot/handoff).
+    office_hours: str = Field(
+        default="1-4 08:00-16:00; 5 08:00-16:30",
+        description="When officers answer chats, Asia/Jakarta time: `<ISO weekdays> <HH:MM>-<HH:MM>` "
+        "separated by `;` (1 = Monday). Public holidays (SLA_HOLIDAY_CATEGORIES) are closed.",
+    )
+    handoff_idle_minutes: int = Field(
+        default=15,
+        description="An officer's conversation returns to the bot after this long without messages.",
+    )
+    handoff_default_unit: str = Field(
+        default="",
+        description="Unit whose officers get handoff requests of citizens without a ticket; empty = the unit "
+        "of category `lainnya` in routing.yml.",
+    )
 
 
 @lru_cache

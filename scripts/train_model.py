@@ -10,6 +10,8 @@ Stdlib only: it runs before any environment exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -50,6 +52,19 @@ def inputs_hash(config: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def training_lock():  # type: ignore[no-untyped-def]
+    """One TensorFlow training at a time on this machine: two at once on 2 cores run ~10x slower each."""
+    path = cache_dir().parent / "train.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def train(config: Path, model_name: str) -> None:
     rasa = ROOT / ".venv-rasa" / "bin" / "rasa"
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
@@ -83,10 +98,14 @@ def ensure_model(config: Path, name: str) -> Path:
         shutil.copy2(cached, model)
         print(f">> reused cached model {cached}", file=sys.stderr)
         return model
-    print(f">> training {model_name} with {config.name} (inputs changed or no model yet)", file=sys.stderr)
-    train(config, model_name)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(model, cached)
+    with training_lock():
+        if cached.exists():  # trained by another process while this one waited for the lock
+            shutil.copy2(cached, model)
+            return model
+        print(f">> training {model_name} with {config.name} (inputs changed or no model yet)", file=sys.stderr)
+        train(config, model_name)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(model, cached)
     return model
 
 

@@ -21,6 +21,7 @@ from bot.api import (
 )
 from bot.api.errors import install_error_handlers
 from bot.conversations.models import Channel
+from bot.dashboard import install_dashboard
 from bot.db import Database
 from bot.gateway.delivery import Delivery, DeliveryConfig
 from bot.gateway.gateway import Gateway
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     for module in (health, chat, notifications, categories, tickets, triage):
         app.include_router(module.router)
+    install_dashboard(app)
 
     # --- messaging connectors -------------------------------------------------------------------------
     # One block per platform: build its connector, register it under its channel name, add its webhook

@@ -27,7 +27,7 @@ import re
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -78,6 +78,34 @@ class MessageIdConflictError(GatewayError):
 
 
 @dataclass(frozen=True)
+class InboundTurn:
+    """One citizen message about to be answered, as a turn interceptor sees it."""
+
+    inbound_id: int
+    channel: str
+    sender_id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Interception:
+    """A turn answered without Rasa: the replies to store (none while an officer answers in person) and
+    why, kept on the inbound row (`status_reason`)."""
+
+    replies: list[BotReply]
+    reason: str
+
+
+class TurnInterceptor(Protocol):
+    """Takes a turn away from Rasa (handoff to an officer, the SKM survey); None lets Rasa answer.
+
+    Called in order, inside the sender's lock, after the inbound message is stored."""
+
+    async def intercept(self, turn: InboundTurn) -> Interception | None: ...
+
+
+@dataclass(frozen=True)
 class _Duplicate:
     inbound_id: int
     sender_id: str
@@ -99,6 +127,7 @@ class Gateway:
         self.database = database
         self.rasa = rasa
         self.duplicate_wait_seconds = duplicate_wait_seconds
+        self.interceptors: list[TurnInterceptor] = []
         # One lock per sender, alive only while some turn of that sender holds a reference to it.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -176,6 +205,18 @@ class Gateway:
             # Lets us check that the tracker's latest message is this turn, not a later one.
             "turn_id": str(inbound_id),
         }
+        turn = InboundTurn(inbound_id, channel, sender_id, text, rasa_metadata)
+        for interceptor in self.interceptors:
+            interception = await interceptor.intercept(turn)
+            if interception is not None:
+                return await asyncio.to_thread(
+                    self._store_replies,
+                    inbound_id,
+                    interception.replies,
+                    None,
+                    reply_status,
+                    interception.reason,
+                )
         try:
             replies = await self.rasa.send_message(key, text, rasa_metadata, input_channel=channel)
         except RasaUnavailable as error:
@@ -251,7 +292,12 @@ class Gateway:
             return conversation.id
 
     def _store_replies(
-        self, inbound_id: int, replies: list[BotReply], nlu: NluResult | None, reply_status: OutboundStatus
+        self,
+        inbound_id: int,
+        replies: list[BotReply],
+        nlu: NluResult | None,
+        reply_status: OutboundStatus,
+        reason: str | None = None,
     ) -> list[OutboundMessage]:
         with self.database.session() as session:
             inbound = session.get_one(Message, inbound_id)
@@ -267,6 +313,8 @@ class Gateway:
                 for reply in replies
             ]
             inbound.status = InboundStatus.PROCESSED
+            if reason is not None:
+                inbound.status_reason = reason
             return [outbound_message(message) for message in stored]
 
     def _store_notification(

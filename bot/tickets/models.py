@@ -115,6 +115,13 @@ class Ticket(Base):
     paused_seconds_total: Mapped[int] = mapped_column(BigInteger, default=0)
     # Set when the reporter's identity was removed on request (UU 27/2022); the ticket itself is kept.
     pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Dashboard: the officer working the ticket, and the ticket this one was merged into as a duplicate.
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True, default=None
+    )
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True, default=None
+    )
 
     consent: Mapped[TicketConsent | None] = relationship(back_populates="ticket", uselist=False)
     attachments: Mapped[list[TicketAttachment]] = relationship(
@@ -179,6 +186,8 @@ class TicketMessage(Base):
     author: Mapped[str | None] = mapped_column(String(120))
     text: Mapped[str] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(128))
+    # An officer's internal note: shown to staff only, never sent to the citizen.
+    is_internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")

@@ -1,0 +1,127 @@
+"""Login and logout of the dashboard.
+
+The login form is protected against CSRF with a double-submit token (a cookie and a hidden field that
+must match), since there is no session yet; after login every form uses the session's own token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bot.api.deps import SessionDep, SettingsDep
+from bot.dashboard.deps import LOGIN_PATH, SESSION_COOKIE, CsrfDep, StaffDep, client_ip, session_policy
+from bot.dashboard.templating import render
+from bot.staff.accounts import LoginPolicy, LoginThrottled, authenticate
+from bot.staff.audit_log import AccessAction, log_access
+from bot.staff.principal import StaffPrincipal
+from bot.staff.sessions import end_session, start_session
+
+router = APIRouter(tags=["dashboard"])
+LOGIN_CSRF_COOKIE = "layanan_login_csrf"
+DEFAULT_NEXT = "/dashboard/"
+
+
+def _safe_next(raw: str | None) -> str:
+    """Only a path of this site: never an absolute URL or `//host` (open redirect)."""
+    if not raw or not raw.startswith("/dashboard") or raw.startswith("//") or "\\" in raw:
+        return DEFAULT_NEXT
+    return raw
+
+
+def _secure_cookie(request: Request, mode: str) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+
+
+def _login_page(
+    request: Request, status_code: int = 200, error: str | None = None, username: str = "", next_url: str = ""
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "auth/login.html",
+        {
+            "login_csrf": token,
+            "error": error,
+            "username": username,
+            "next_url": _safe_next(next_url or request.query_params.get("next")),
+            "notice": "Sesi Anda telah berakhir. Silakan masuk kembali."
+            if request.query_params.get("next")
+            else None,
+        },
+        status_code,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, max_age=3600, path=LOGIN_PATH, httponly=True, samesite="strict"
+    )
+    return response
+
+
+@router.get("/dashboard/masuk", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request)
+
+
+@router.post("/dashboard/masuk")
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not csrf_token or not cookie or not hmac.compare_digest(csrf_token.encode(), cookie.encode()):
+        return _login_page(request, 403, "Formulir kedaluwarsa. Silakan coba masuk lagi.", username, next)
+    if not username.strip() or not password:
+        return _login_page(request, 422, "Isi nama pengguna dan kata sandi.", username, next)
+    ip = client_ip(request)
+    policy = LoginPolicy(settings.login_max_failures, timedelta(minutes=settings.login_window_minutes))
+    try:
+        user = authenticate(session, username, password, ip, policy)
+    except LoginThrottled as throttled:
+        minutes = max(1, round(throttled.retry_after.total_seconds() / 60))
+        return _login_page(
+            request, 429, f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit.", username, next
+        )
+    if user is None:
+        log_access(session, None, AccessAction.LOGIN_FAILED, detail=username[:64], ip=ip, actor="anonim")
+        session.commit()  # keep the failed attempt even though the response is an error page
+        return _login_page(request, 401, "Nama pengguna atau kata sandi salah.", username, next)
+    token = start_session(
+        session, user, session_policy(settings), ip=ip, user_agent=request.headers.get("user-agent")
+    )
+    log_access(session, StaffPrincipal.of(user), AccessAction.LOGIN, ip=ip)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.dashboard_session_max_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure_cookie(request, settings.dashboard_cookie_secure),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
+    return response
+
+
+@router.post("/dashboard/keluar", dependencies=[CsrfDep])
+def logout(request: Request, staff: StaffDep, session: SessionDep) -> Response:
+    end_session(session, request.cookies.get(SESSION_COOKIE))
+    log_access(session, staff, AccessAction.LOGOUT, ip=client_ip(request))
+    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,1 @@
+"""Staff accounts (petugas, supervisor, admin), their units, login sessions and the access rules."""
