@@ -42,7 +42,7 @@ test-rasa: envs  ## NLU components, actions and `rasa data validate` (in .venv-r
 	$(RASA_VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/rasa
 
 test-service: envs  ## bot service, tickets, triage (in .venv; SQLite and PostgreSQL)
-	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard
 
 test-e2e: envs train-ci  ## conversations through the real Rasa model over HTTP
 	LAYANAN_TEST_MODEL=$$($(VENV)/python scripts/train_model.py --config $(CI_CONFIG) --name ci) \

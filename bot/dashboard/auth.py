@@ -16,11 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.api.deps import SessionDep, SettingsDep
 from bot.dashboard.deps import LOGIN_PATH, SESSION_COOKIE, CsrfDep, StaffDep, client_ip, session_policy
-from bot.dashboard.templating import render
-from bot.staff.accounts import LoginPolicy, LoginThrottled, authenticate
+from bot.dashboard.templating import render, set_flash
+from bot.staff.accounts import AccountError, LoginPolicy, LoginThrottled, authenticate, update_user
 from bot.staff.audit_log import AccessAction, log_access
+from bot.staff.models import StaffUser
+from bot.staff.passwords import WeakPasswordError, verify_password
 from bot.staff.principal import StaffPrincipal
-from bot.staff.sessions import end_session, start_session
+from bot.staff.sessions import end_all_sessions, end_session, start_session
 
 router = APIRouter(tags=["dashboard"])
 LOGIN_CSRF_COOKIE = "layanan_login_csrf"
@@ -124,4 +126,48 @@ def logout(request: Request, staff: StaffDep, session: SessionDep) -> Response:
     log_access(session, staff, AccessAction.LOGOUT, ip=client_ip(request))
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/dashboard/akun", response_class=HTMLResponse)
+def account(request: Request, staff: StaffDep) -> HTMLResponse:
+    return render(request, "auth/account.html", {"nav_active": "akun"})
+
+
+@router.post("/dashboard/akun/kata-sandi", dependencies=[CsrfDep])
+def change_password(
+    request: Request,
+    staff: StaffDep,
+    session: SessionDep,
+    current_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+    repeat_password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    user = session.get_one(StaffUser, staff.id)
+    error = None
+    if not verify_password(user.password_hash, current_password):
+        error = "Kata sandi lama salah."
+    elif new_password != repeat_password:
+        error = "Kedua kata sandi baru tidak sama."
+    else:
+        try:
+            update_user(session, user, password=new_password)
+        except (WeakPasswordError, AccountError) as refused:
+            error = str(refused)
+    if error:
+        return render(request, "auth/account.html", {"error": error}, 422)
+    # Every other session of this account ends; this one continues.
+    current = request.cookies.get(SESSION_COOKIE)
+    end_all_sessions(session, user.id, keep_token=current)
+    log_access(
+        session,
+        staff,
+        AccessAction.USER_CHANGED,
+        target_type="staff_user",
+        target_id=user.id,
+        detail="password changed",
+        ip=client_ip(request),
+    )
+    response = RedirectResponse("/dashboard/akun", status_code=303)
+    set_flash(response, "Kata sandi diganti. Sesi lain akun ini sudah diakhiri.")
     return response

@@ -103,10 +103,15 @@ def end_session(session: Session, token: str | None, now: datetime | None = None
     return row.user
 
 
-def end_all_sessions(session: Session, user_id: int, now: datetime | None = None) -> None:
-    """Deactivation or a password change: every open session of the user ends at once."""
+def end_all_sessions(
+    session: Session, user_id: int, now: datetime | None = None, keep_token: str | None = None
+) -> None:
+    """Deactivation or a password change: every open session of the user ends at once (but the one of
+    `keep_token`, the session that changed the password)."""
     now = now or utcnow()
+    kept = token_hash(keep_token) if keep_token else None
     for row in session.scalars(
         select(StaffSession).where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
     ):
-        row.revoked_at = now
+        if row.token_hash != kept:
+            row.revoked_at = now
