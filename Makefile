@@ -8,7 +8,7 @@ VENV := .venv/bin
 RASA_VENV := .venv-rasa/bin
 CI_CONFIG := config.ci.yml
 
-.PHONY: help setup envs train train-ci db run test test-unit test-rasa test-service test-e2e lint typecheck eval bench clean
+.PHONY: help setup envs train train-ci db run test test-unit test-rasa test-service test-browser chromium test-e2e lint typecheck eval bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,13 +36,20 @@ test: envs  ## the whole suite (unit, Rasa, service, end-to-end), as CI runs it
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-rasa
 	@$(MAKE) --no-print-directory test-service
+	@$(MAKE) --no-print-directory test-browser
 	@$(MAKE) --no-print-directory test-e2e
 
 test-rasa: envs  ## NLU components, actions and `rasa data validate` (in .venv-rasa)
 	$(RASA_VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/rasa
 
 test-service: envs  ## bot service, tickets, triage (in .venv; SQLite and PostgreSQL)
-	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard tests/modelops
+
+chromium:  ## Debian's Chromium at /usr/bin/chromium for the browser tests (apt-get only if missing)
+	@bash scripts/ensure_chromium.sh
+
+test-browser: envs chromium  ## the officer dashboard in real headless Chromium (Playwright, no downloads)
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests/browser
 
 test-e2e: envs train-ci  ## conversations through the real Rasa model over HTTP
 	LAYANAN_TEST_MODEL=$$($(VENV)/python scripts/train_model.py --config $(CI_CONFIG) --name ci) \

@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.knowledge.faq import load_knowledge_base, render_answer
+from actions.faq_live import knowledge_base
+from bot.knowledge.faq import render_answer
 
 RETRIEVAL_INTENT = "faq"
 # Below this ResponseSelector confidence the topic guess is too weak to answer with facts.
@@ -47,9 +48,10 @@ class ActionAnswerFaq(Action):
     ) -> List[Dict[str, Any]]:
         latest = tracker.latest_message or {}
         topic = topic_from_entities(latest) or topic_from_response_selector(latest)
-        knowledge_base = load_knowledge_base()
-        if topic is None or topic not in knowledge_base:
+        # Dashboard edits of an answer apply at once (actions/faq_live.py); the file is the fallback.
+        answers = await knowledge_base()
+        if topic is None or topic not in answers:
             dispatcher.utter_message(response="utter_default")
             return []
-        send_messages(dispatcher, render_answer(topic, knowledge_base))
+        send_messages(dispatcher, render_answer(topic, answers))
         return []

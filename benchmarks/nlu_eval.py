@@ -2,6 +2,7 @@
 
     .venv-rasa/bin/python benchmarks/nlu_eval.py [--folds 5] [--config config.yml]
         [--baseline benchmarks/baseline_config.yml] [--quick] [--epochs N] [--seed 42]
+        [--pipelines project|baseline|both] [--holdout 0.2]
 
 Both pipelines are trained and scored on the same seeded, stratified folds in one run (stratified on the
 full intent label, so each `faq/<topic>` is spread over the folds). Each held-out fold is parsed four times:
@@ -16,6 +17,12 @@ Plain Python API, one process, one training at a time (the machine has 2 shared 
 `rasa.model_training.train_nlu` on a temporary YAML file per fold, `rasa.core.agent.Agent.load` and
 `Agent.parse_message` on the held-out texts. Writes reports/nlu_eval.json and reports/nlu_eval.md and prints
 the tables. `--quick` (2 folds, at most 20 epochs) is for trying the script out, not for conclusions.
+
+`--holdout 0.2` replaces the folds by one fixed split, one training per pipeline: an example is held out
+when a seeded hash of its label and text falls in the first 20 %. The assignment of an example does not
+depend on the rest of the data, so after examples are added the old held-out ones stay held out and a
+before/after comparison can be restricted to them (the report lists every held-out prediction).
+`--pipelines project` trains the project pipeline only (half the time).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import copy
 import gc
+import hashlib
 import json
 import os
 import random
@@ -444,10 +452,10 @@ SUMMARY_METRICS = (
 
 def comparison_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
     """metrics[pipeline][variant] -> one row per metric, columns pipeline x (clean, informal)."""
-    header = ["metric"] + [f"{pipeline} {variant}" for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
+    run = [p for p in PIPELINES if p in metrics]
+    header = ["metric"] + [f"{pipeline} {variant}" for variant in (CLEAN, INFORMAL) for pipeline in run]
     rows = [
-        [label]
-        + [metrics[pipeline][variant].get(key) for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
+        [label] + [metrics[pipeline][variant].get(key) for variant in (CLEAN, INFORMAL) for pipeline in run]
         for label, key in SUMMARY_METRICS
     ]
     return markdown_table(header, rows)
@@ -458,17 +466,19 @@ def robustness_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
     rows = [
         [pipeline, label, *(metrics[pipeline][variant][key] for variant in VARIANTS)]
         for pipeline in PIPELINES
+        if pipeline in metrics
         for label, key in SUMMARY_METRICS[:3]
     ]
     return markdown_table(header, rows)
 
 
 def per_intent_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
-    columns = [(pipeline, variant) for variant in (CLEAN, INFORMAL) for pipeline in PIPELINES]
-    intents = sorted(metrics[PROJECT][CLEAN]["per_intent"])
+    run = [p for p in PIPELINES if p in metrics]
+    columns = [(pipeline, variant) for variant in (CLEAN, INFORMAL) for pipeline in run]
+    intents = sorted(metrics[run[0]][CLEAN]["per_intent"])
     header = ["intent", "support"] + [f"F1 {pipeline} {variant}" for pipeline, variant in columns]
     rows = [
-        [intent, metrics[PROJECT][CLEAN]["per_intent"][intent]["support"]]
+        [intent, metrics[run[0]][CLEAN]["per_intent"][intent]["support"]]
         + [metrics[pipeline][variant]["per_intent"][intent]["f1"] for pipeline, variant in columns]
         for intent in intents
     ]
@@ -478,6 +488,17 @@ def per_intent_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
 def render_markdown(report: dict[str, Any]) -> str:
     metrics = report["metrics"]
     run = report["run"]
+    pipelines = [p for p in PIPELINES if p in metrics]
+    if run.get("holdout"):
+        method = (
+            f"One fixed split (hash of label and text, seed {run['seed']}): {run['holdout']:.0%} held out, "
+            "trained once on the rest; the same split for every pipeline."
+        )
+    else:
+        method = (
+            f"{run['folds']}-fold stratified cross-validation (seed {run['seed']}), the same folds for both "
+            "pipelines; pooled over the folds (every example predicted once, by the model that did not see it)."
+        )
     lines = [
         "# NLU evaluation: this pipeline vs the plain Rasa pipeline",
         "",
@@ -486,8 +507,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Machine: {run['machine']}",
         f"- Data: {run['examples']} examples, {len(run['intents'])} intents, {run['faq_topics']} FAQ topics "
         f"({run['data']})",
-        f"- {run['folds']}-fold stratified cross-validation (seed {run['seed']}), the same folds for both "
-        f"pipelines; pooled over the folds (every example predicted once, by the model that did not see it).",
+        f"- {method}",
         f"- Project pipeline: `{run['config']}`; baseline: `{run['baseline']}`"
         + (f" (aligned: {'; '.join(run['baseline_alignment'])})" if run["baseline_alignment"] else ""),
     ]
@@ -505,7 +525,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{report['per_fold'][pipeline]['intent_accuracy']['sd']:.3f}, macro-F1 "
             f"{report['per_fold'][pipeline]['intent_macro_f1']['mean']:.3f} ± "
             f"{report['per_fold'][pipeline]['intent_macro_f1']['sd']:.3f}"
-            for pipeline in PIPELINES
+            for pipeline in pipelines
         ),
         "",
         "## Robustness: where the informal loss comes from",
@@ -522,7 +542,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Most frequent confusions (clean)",
         "",
     ]
-    for pipeline in PIPELINES:
+    for pipeline in pipelines:
         confusions = metrics[pipeline][CLEAN]["top_confusions"][:5]
         text = ", ".join(f"{c['gold']} → {c['predicted']} ({c['count']})" for c in confusions) or "none"
         lines.append(f"- {pipeline}: {text}")
@@ -540,7 +560,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                     statistics.fmean(timing[pipeline]["load_s"]),
                     statistics.fmean(timing[pipeline]["parse_ms"]),
                 ]
-                for pipeline in PIPELINES
+                for pipeline in pipelines
             ],
         ),
         "",
@@ -592,6 +612,26 @@ def fold_indices(labels: Sequence[str], folds: int, seed: int) -> list[tuple[lis
             (train.tolist(), test.tolist())
             for train, test in splitter.split([[0]] * len(labels), list(labels))
         ]
+
+
+def holdout_indices(labels: Sequence[str], texts: Sequence[str], fraction: float, seed: int) -> list[int]:
+    """Held-out example indices: a seeded hash of (label, text) below `fraction`; stable as data grows."""
+
+    def bucket(label: str, text: str) -> float:
+        digest = hashlib.sha256(f"{seed}\0{label}\0{text}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return [
+        i for i, (label, text) in enumerate(zip(labels, texts, strict=True)) if bucket(label, text) < fraction
+    ]
+
+
+def holdout_split(
+    labels: Sequence[str], texts: Sequence[str], fraction: float, seed: int
+) -> list[tuple[list[int], list[int]]]:
+    test = holdout_indices(labels, texts, fraction, seed)
+    held = set(test)
+    return [([i for i in range(len(labels)) if i not in held], test)]
 
 
 def write_training_file(dataset: Dataset, indices: Sequence[int], target: Path) -> None:
@@ -655,12 +695,14 @@ def to_prediction(parse: dict[str, Any], gold: str, fold: int) -> Prediction:
 
 @dataclass
 class RunState:
-    predictions: dict[str, dict[str, list[Prediction]]] = field(
-        default_factory=lambda: {p: {v: [] for v in VARIANTS} for p in PIPELINES}
-    )
-    timing: dict[str, dict[str, list[float]]] = field(
-        default_factory=lambda: {p: {"train_s": [], "load_s": [], "parse_ms": []} for p in PIPELINES}
-    )
+    pipelines: Sequence[str] = PIPELINES
+    predictions: dict[str, dict[str, list[Prediction]]] = field(default_factory=dict)
+    timing: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for p in self.pipelines:
+            self.predictions.setdefault(p, {v: [] for v in VARIANTS})
+            self.timing.setdefault(p, {"train_s": [], "load_s": [], "parse_ms": []})
 
 
 def evaluate_fold(
@@ -732,7 +774,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    folds = args.folds or (QUICK_FOLDS if args.quick else DEFAULT_FOLDS)
+    folds = 1 if args.holdout else args.folds or (QUICK_FOLDS if args.quick else DEFAULT_FOLDS)
+    pipelines = PIPELINES if args.pipelines == "both" else (args.pipelines,)
     epochs_cap = args.epochs if args.epochs is not None else (QUICK_MAX_EPOCHS if args.quick else None)
     config_path, baseline_path = args.config, args.baseline
     project_config = cap_epochs(read_yaml(config_path), epochs_cap)
@@ -744,7 +787,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started_at = datetime.now(timezone.utc)
     machine = machine_note()
     dataset = load_dataset(config_path, args.data, args.domain)
-    splits = fold_indices(dataset.labels, folds, args.seed)
+    if args.holdout:
+        texts = [example.get("text") for example in dataset.examples]
+        splits = holdout_split(dataset.labels, texts, args.holdout, args.seed)
+    else:
+        splits = fold_indices(dataset.labels, folds, args.seed)
     intents = sorted({base_intent(label) for label in dataset.labels})
     topics = sorted({label for label in dataset.labels if "/" in label})
     log(f"{len(dataset.examples)} examples, {len(intents)} intents, {len(topics)} FAQ topics, {folds} folds")
@@ -756,7 +803,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         SLANG_ONLY: informal.variant(slang=True, typos=False),
         TYPOS_ONLY: informal.variant(slang=False, typos=True),
     }
-    state = RunState()
+    state = RunState(pipelines)
     with tempfile.TemporaryDirectory(prefix="nlu-eval-") as tmp:
         work = Path(tmp)
         config_files = {PROJECT: work / "project_config.yml", BASELINE: work / "baseline_config.yml"}
@@ -764,7 +811,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         write_config(baseline_config, config_files[BASELINE])
         run_started = time.perf_counter()
         for fold, split in enumerate(splits):
-            for pipeline in PIPELINES:
+            for pipeline in pipelines:
                 log(f"fold {fold + 1}/{folds} {pipeline}: train on {len(split[0])}, test on {len(split[1])}")
                 evaluate_fold(
                     fold, pipeline, config_files[pipeline], dataset, split, transformers, work, state
@@ -775,9 +822,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pipeline: {
             variant: compute_metrics(state.predictions[pipeline][variant], intents) for variant in VARIANTS
         }
-        for pipeline in PIPELINES
+        for pipeline in pipelines
     }
-    shown = zip(state.predictions[PROJECT][CLEAN][:8], state.predictions[PROJECT][INFORMAL][:8], strict=True)
+    first = pipelines[0]
+    shown = zip(state.predictions[first][CLEAN][:8], state.predictions[first][INFORMAL][:8], strict=True)
     examples = [{"clean": clean.text, "informal": informal_copy.text} for clean, informal_copy in shown]
     return {
         "run": {
@@ -793,6 +841,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 BASELINE: pipeline_summary(baseline_config),
             },
             "folds": folds,
+            "holdout": args.holdout,
+            "pipelines_run": list(pipelines),
             "seed": args.seed,
             "epochs_cap": epochs_cap,
             "examples": len(dataset.examples),
@@ -809,9 +859,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "metrics": metrics,
         "per_fold": {
-            pipeline: fold_summary(state.predictions[pipeline][CLEAN], intents) for pipeline in PIPELINES
+            pipeline: fold_summary(state.predictions[pipeline][CLEAN], intents) for pipeline in pipelines
         },
         "timing": state.timing,
+        # Every clean held-out prediction, so that two runs can be compared on the examples they share.
+        "predictions": {
+            pipeline: [
+                {
+                    "text": p.text,
+                    "gold": p.gold,
+                    "intent": p.intent,
+                    "raw_intent": p.raw_intent,
+                    "selector_key": p.selector_key,
+                    "confidence": round(p.confidence, 4),
+                }
+                for p in state.predictions[pipeline][CLEAN]
+            ]
+            for pipeline in pipelines
+        },
     }
 
 
@@ -831,6 +896,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_FOLDS} folds, at most {QUICK_MAX_EPOCHS} epochs"
     )
+    parser.add_argument(
+        "--pipelines", choices=(*PIPELINES, "both"), default="both", help="which pipelines to train"
+    )
+    parser.add_argument(
+        "--holdout", type=float, default=None, help="one fixed hashed split with this test fraction (0-1)"
+    )
     parser.add_argument("--out-json", type=Path, default=REPORT_JSON)
     parser.add_argument("--out-md", type=Path, default=REPORT_MD)
     args = parser.parse_args(argv)
@@ -839,6 +910,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     if (args.folds or DEFAULT_FOLDS) < 2:
         parser.error("--folds must be at least 2")
+    if args.holdout is not None and not 0 < args.holdout < 1:
+        parser.error("--holdout must be between 0 and 1")
     for name in ("config", "baseline", "data", "domain", "lexicon", "domain_terms", "out_json", "out_md"):
         setattr(args, name, getattr(args, name).resolve())  # before main() changes to the repository root
     return args

@@ -1,6 +1,6 @@
 """`bot` command: `bot db upgrade` (migrate to the latest schema), `bot serve` (run the service), and
 `bot telegram set-webhook` / `bot telegram poll` (connect the Telegram bot by webhook or by long polling),
-`bot create-admin` / `bot create-user` (dashboard accounts).
+`bot create-admin` / `bot create-user` (dashboard accounts), `bot model ...` (model registry, deploys).
 
 Also runnable as `python -m bot.cli ...` (the Makefile does that).
 """
@@ -13,6 +13,8 @@ import re
 import sys
 from collections.abc import Sequence
 
+from bot.modelops.cli import add_model_commands
+from bot.modelops.nlu_cli import add_nlu_commands
 from bot.settings import get_settings
 
 
@@ -229,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "create-user":
             account.add_argument("--role", choices=["petugas", "supervisor"], default="petugas")
         account.set_defaults(handler=handler)
+    add_model_commands(commands)  # bot model list|register|deploy|rollback
+    add_nlu_commands(commands)  # bot nlu inbox|label|export, bot train, bot evaluate
     return parser
 
 

@@ -8,9 +8,21 @@ from __future__ import annotations
 from bot.conversations import models as conversations
 from bot.handoff import models as handoff
 from bot.media import models as media
+from bot.modelops import models as modelops
+from bot.modelops import training_models as training
 from bot.staff import models as staff
 from bot.survey import models as survey
 from bot.tickets import models as tickets
 from connectors import callback_store
 
-__all__ = ["callback_store", "conversations", "handoff", "media", "staff", "survey", "tickets"]
+__all__ = [
+    "callback_store",
+    "conversations",
+    "handoff",
+    "media",
+    "modelops",
+    "staff",
+    "survey",
+    "tickets",
+    "training",
+]

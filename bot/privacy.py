@@ -45,3 +45,33 @@ def mask_personal_data(text: str) -> str:
     text = _NIK.sub(_mask_nik, text)
     text = _PHONE.sub(_mask_phone, text)
     return _EMAIL.sub(_mask_email, text)
+
+
+# Names a citizen gives in free text ("nama saya Budi Santoso", "atas nama siti aminah"): the words after
+# the phrase, up to three, stopping at a word that is clearly not part of a name.
+_NAME_INTRO = re.compile(
+    r"\b(nama\s+(?:saya|sy|aku|ku|lengkap(?:\s+saya)?)|namaku|atas\s+nama|saya\s+bernama|panggil\s+saya|nama(?=\s*:))"
+    r"(\s*(?:adalah|ialah)?\s*[:\-]?\s*)((?:[A-Za-z][A-Za-z'.]*)(?:\s+[A-Za-z][A-Za-z'.]*){0,2})",
+    re.IGNORECASE,
+)
+_NOT_A_NAME = frozenset(
+    "dan mau ingin dari di ke yang tinggal warga mohon tolong minta sudah belum bisa pak bu ibu bapak "
+    "kak untuk dengan karena tapi tetapi nik no nomor alamat rt rw umur usia".split()
+)
+
+
+def _mask_name(match: re.Match[str]) -> str:
+    kept: list[str] = []
+    words = match.group(3).split()
+    for index, word in enumerate(words):
+        if word.lower() in _NOT_A_NAME:
+            kept.extend(words[index:])
+            break
+        kept.append(word[0] + "***")
+    return match.group(1) + match.group(2) + " ".join(kept)
+
+
+def mask_for_review(text: str) -> str:
+    """`mask_personal_data` plus names introduced in the text: what staff see of citizen text in the NLU
+    inbox and what a training example keeps (an example needs the wording, never the person)."""
+    return _NAME_INTRO.sub(_mask_name, mask_personal_data(text))

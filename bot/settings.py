@@ -21,6 +21,31 @@ class Settings(BaseSettings):
     )
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
     rasa_timeout_seconds: float = Field(default=30.0, description="Timeout of one Rasa turn.")
+    # Managed Rasa (bot/modelops): the service starts Rasa itself and deploys models blue/green.
+    rasa_managed: bool = Field(
+        default=False,
+        description="The service runs the Rasa server itself (blue/green deploys); false = use RASA_URL.",
+    )
+    rasa_model: str = Field(
+        default="",
+        description="Managed mode: model (path or registry name) to start with; empty = the registry's live "
+        "model, else the newest file in RASA_MODELS_DIR.",
+    )
+    rasa_models_dir: Path = Field(default=PROJECT_ROOT / "models", description="Where trained models are.")
+    rasa_ports: str = Field(
+        default="5005,5006", description="Managed mode: the two ports blue and green use."
+    )
+    rasa_host: str = Field(default="127.0.0.1", description="Managed mode: interface Rasa binds to.")
+    rasa_endpoints_file: Path = Field(
+        default=PROJECT_ROOT / "var" / "endpoints.yml",
+        description="Managed mode: Rasa's endpoints.yml (shared tracker and lock store of both servers).",
+    )
+    rasa_start_timeout_seconds: float = Field(
+        default=300.0, description="Managed mode: longest wait for a Rasa server to load its model."
+    )
+    rasa_drain_timeout_seconds: float = Field(
+        default=60.0, description="Managed mode: longest wait for the old server's turns before stopping it."
+    )
     service_token: str = Field(
         default="dev-service-token-change-me",
         description="Bearer token the action server uses to call the service API.",
@@ -107,6 +132,14 @@ class Settings(BaseSettings):
     whatsapp_api_base_url: str = Field(
         default="https://graph.facebook.com/v21.0",
         description="Graph API base URL with its version (or a test fake).",
+    )
+    whatsapp_notification_template: str = Field(
+        default="",
+        description="Approved message template (one body parameter: the text) sent instead of a message "
+        "outside WhatsApp's 24-hour window; empty = such messages are kept as needs_template.",
+    )
+    whatsapp_template_language: str = Field(
+        default="id", description="Language code of that template as approved in WhatsApp Manager."
     )
     # Officer dashboard (bot/dashboard) and staff accounts (bot/staff).
     dashboard_session_idle_minutes: int = Field(

@@ -25,6 +25,8 @@ fits the id limits (200 characters: the stricter one, of list rows) - the bot's 
 "lewati", "infrastruktur", '/faq{"faq_topic":"sim"}') always do - else a short id whose payload is kept
 in the `callback_payloads` table (connectors/callback_store.py, shared with Telegram). A literal payload
 in a reply is no more than the citizen could have typed, so nothing is trusted because of it.
+`send_template` sends a message as an approved template instead, for the delivery worker when the 24-hour
+window is closed (connectors/whatsapp_templates.py).
 
 Errors map to `SendError` for the delivery worker: 131047 (24-hour window closed) -> `outside_window`;
 130429, 131056 and other rate limits -> `retry_after`; other 4xx -> `permanent`; 5xx, Meta's transient
@@ -64,6 +66,7 @@ from connectors.base import (
 from connectors.callback_store import CallbackStore, is_short_id
 from connectors.whatsapp_menus import NumberedMenus, chosen_number
 from connectors.whatsapp_render import MAX_LITERAL_ID, render
+from connectors.whatsapp_templates import Template, template_part
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +270,18 @@ class WhatsAppConnector:
             raise
         self._sent_parts.pop(key, None)
         return sent
+
+    async def send_template(
+        self, recipient_id: str, message: OutboundMessage, template: Template
+    ) -> list[str]:
+        """Sends one bot message as the approved `template` (outside the 24-hour window); its wamid.
+
+        One Cloud API message whatever the text's length (see connectors/whatsapp_templates.py)."""
+        if message.buttons:
+            logger.info(
+                "whatsapp: message #%d goes as template %s without its buttons", message.id, template.name
+            )
+        return [await self._post_message(recipient_id, template_part(template, message.text))]
 
     async def _button_ids(self, payloads: list[str]) -> list[str]:
         long = [p for p in payloads if len(p) > MAX_LITERAL_ID or is_short_id(p)]

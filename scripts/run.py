@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Start Rasa (5005), the action server (5055) and the bot service (8000); stop all on Ctrl-C.
+"""Start the action server (5055) and the bot service (8000), which runs Rasa (5005/5006); stop all on Ctrl-C.
+
+The service manages Rasa itself (RASA_MANAGED=true): it starts the given model on 5005 and later deploys
+other models blue/green on the other port of 5005/5006 (dashboard /dashboard/model, `bot model deploy`).
+`--unmanaged-rasa` starts Rasa here instead, as a plain process the service reaches at RASA_URL.
 
 Used by `make run`, which first makes sure both environments, the database schema and a model for the
 current training data exist. Logs go to var/log/. Stdlib only.
@@ -31,6 +35,8 @@ class Service:
     health_url: str
     log: Path
     process: subprocess.Popen[bytes] | None = field(default=None)
+    # The service stops the Rasa servers it manages on shutdown; give it the time to.
+    stop_timeout: float = 15.0
 
     def start(self, env: dict[str, str]) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +61,7 @@ class Service:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=self.stop_timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -97,7 +103,7 @@ def build_services(model: Path, args: argparse.Namespace) -> list[Service]:
     )
     rasa_bin = str(ROOT / ".venv-rasa" / "bin" / "rasa")
     logs = VAR / "log"
-    return [
+    services = [
         Service(
             "action server",
             [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(args.action_port)],
@@ -135,10 +141,14 @@ def build_services(model: Path, args: argparse.Namespace) -> list[Service]:
                 "--port",
                 str(args.service_port),
             ],
-            f"http://127.0.0.1:{args.service_port}/health",
+            f"http://127.0.0.1:{args.service_port}/health",  # 200 only once Rasa has loaded the model
             logs / "service.log",
+            stop_timeout=40.0,
         ),
     ]
+    if not args.unmanaged_rasa:
+        services.pop(1)  # the service starts Rasa itself
+    return services
 
 
 def wait_until_healthy(services: list[Service]) -> Service | None:
@@ -169,11 +179,22 @@ def main() -> int:
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--action-port", type=int, default=5055)
     parser.add_argument("--service-port", type=int, default=8000)
+    parser.add_argument(
+        "--unmanaged-rasa", action="store_true", help="run Rasa here instead of letting the service manage it"
+    )
     args = parser.parse_args()
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{args.rasa_port}")
     env.setdefault("SERVICE_URL", f"http://127.0.0.1:{args.service_port}")
+    if not args.unmanaged_rasa:
+        env.update(
+            RASA_MANAGED="true",
+            RASA_MODEL=str(args.model.resolve()),
+            RASA_PORTS=f"{args.rasa_port},{args.rasa_port + 1}",
+            RASA_HOST=args.host,
+            RASA_ENDPOINTS_FILE=str(VAR / "endpoints.yml"),
+        )
     # The schema must be current before the service answers (idempotent; `make run` has done it already).
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.cli", "db", "upgrade"],
@@ -210,9 +231,15 @@ def main() -> int:
             f"  chat API      http://127.0.0.1:{args.service_port}/api/v1/chat\n"
             f"  API docs      http://127.0.0.1:{args.service_port}/docs\n"
             f"  health        http://127.0.0.1:{args.service_port}/health\n"
-            f"  Rasa          http://127.0.0.1:{args.rasa_port}\n"
-            f"  action server http://127.0.0.1:{args.action_port}\n"
-            "Try:\n"
+            + (
+                f"  Rasa          http://127.0.0.1:{args.rasa_port}\n"
+                if args.unmanaged_rasa
+                else f"  Rasa          http://127.0.0.1:{args.rasa_port} (blue/green with {args.rasa_port + 1};"
+                " managed by the service)\n"
+                f"  models        http://127.0.0.1:{args.service_port}/dashboard/model\n"
+            )
+            + f"  action server http://127.0.0.1:{args.action_port}\n"
+            + "Try:\n"
             f"  curl -s localhost:{args.service_port}/api/v1/chat -H 'content-type: application/json' "
             '-d \'{"sender":"a","text":"syarat bikin ktp el apa aja"}\'\n'
             "Press Ctrl-C to stop."

@@ -102,7 +102,9 @@ def ensure_model(config: Path, name: str) -> Path:
         if cached.exists():  # trained by another process while this one waited for the lock
             shutil.copy2(cached, model)
             return model
-        print(f">> training {model_name} with {config.name} (inputs changed or no model yet)", file=sys.stderr)
+        print(
+            f">> training {model_name} with {config.name} (inputs changed or no model yet)", file=sys.stderr
+        )
         train(config, model_name)
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(model, cached)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +14,9 @@ from fastapi import FastAPI
 from bot.api import (
     categories,
     chat,
+    handoffs,
     health,
+    model_registry,
     notifications,
     tickets,
     triage,
@@ -27,7 +31,13 @@ from bot.gateway.delivery import Delivery, DeliveryConfig
 from bot.gateway.gateway import Gateway
 from bot.gateway.inbox import Inbox, InboxConfig
 from bot.gateway.rasa_client import RasaClient
+from bot.handoff.interceptor import HandoffInterceptor
+from bot.handoff.service import HandoffConfig
+from bot.handoff.sweeper import HandoffSweeper
+from bot.modelops.deployer import Deployer
+from bot.modelops.managed import build_deployer, start_live_model
 from bot.settings import Settings, get_settings
+from bot.survey.interceptor import SurveyInterceptor
 from connectors.base import Connector
 from connectors.telegram import telegram_connector
 from connectors.whatsapp import whatsapp_connector
@@ -71,6 +81,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     connectors: dict[str, Connector] = {}
     delivery = Delivery(database, connectors, DeliveryConfig.from_settings(settings))
     inbox = Inbox(database, gateway, delivery, connectors, InboxConfig.from_settings(settings))
+    # Human handoff: while an officer holds a conversation the bot stays silent for that citizen.
+    handoff_config = HandoffConfig.from_settings(settings)
+    gateway.interceptors.append(HandoffInterceptor(database))
+    handoff_sweeper = HandoffSweeper(database, gateway, handoff_config)
+    # The SKM survey answers its own buttons and typed answers; after the handoff, which takes precedence.
+    gateway.interceptors.append(SurveyInterceptor(database))
+    # RASA_MANAGED: the service runs Rasa itself and deploys models blue/green (bot/modelops).
+    deployer: Deployer | None = None
+    if settings.rasa_managed:
+        deployer, rasa_launcher = build_deployer(settings, database, rasa)
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -80,14 +100,26 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if rasa.http.is_closed:  # the same app started a second time (tests)
             rasa.http = _rasa_http_client(settings)
+        rasa_start: asyncio.Task[None] | None = None
         try:
             # Start-up recovery: queued outbound rows are sent, inbound rows never processed are processed
             # (once, whichever replica claims them first); both then keep running in the background.
             await _open_connectors(connectors)
             await delivery.start()
             await inbox.start()
+            await handoff_sweeper.start()
+            if deployer is not None:
+                rasa_start = asyncio.create_task(start_live_model(deployer, database, settings))
             yield
         finally:
+            if deployer is not None:
+                if rasa_start is not None and not rasa_start.done():
+                    rasa_start.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await rasa_start
+                await deployer.close()
+                await rasa_launcher.http.aclose()
+            await handoff_sweeper.close()
             await inbox.close()
             await delivery.close()
             await _close_connectors(connectors)
@@ -107,8 +139,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.connectors = connectors
     app.state.inbox = inbox
     app.state.delivery = delivery
+    app.state.handoff_config = handoff_config
+    app.state.handoff_sweeper = handoff_sweeper
+    app.state.deployer = deployer
     install_error_handlers(app)
-    for module in (health, chat, notifications, categories, tickets, triage):
+    for module in (health, chat, notifications, categories, tickets, triage, handoffs, model_registry):
         app.include_router(module.router)
     install_dashboard(app)
 

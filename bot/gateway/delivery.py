@@ -3,9 +3,11 @@
 Every outbound message is a row of `messages` (direction out) before it is sent. Its status moves
 queued -> sending -> sent, and on from there with the platform's reports (delivered, read); a send that cannot
 succeed ends `failed` (permanent error, or `max_attempts` used up: `status_reason` says why, `attempts` how
-often it was tried), and one refused by WhatsApp's 24-hour rule ends `needs_template` (a later issue sends an
-approved template instead). Replies of the inbox and notifications (POST /api/v1/notifications) on a channel
-with a registered connector are all sent from here; web-chat rows are not touched (the web chat polls).
+often it was tried), and one refused by WhatsApp's 24-hour rule ends `needs_template`, unless an approved
+template is configured (WHATSAPP_NOTIFICATION_TEMPLATE): then it goes as that template, with the text in the
+template's one variable, and ends `sent` with `status_reason` "template:<name>" (kept through the delivery
+reports, so the dashboard can tell). Replies of the inbox and notifications (POST /api/v1/notifications) on a
+channel with a registered connector are all sent from here; web-chat rows are not touched (the web chat polls).
 
 Order and pacing: the messages to one chat go strictly in id order, one at a time, at most one per
 `min_interval_seconds` (Telegram allows about one message per second to a chat). While the oldest one waits
@@ -29,8 +31,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +55,7 @@ from bot.gateway.gateway import OutboundMessage, outbound_message
 from bot.privacy import mask_personal_data
 from bot.settings import Settings
 from connectors.base import Connector, SendError, StatusEvent
+from connectors.whatsapp_templates import Template
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +69,18 @@ _MESSAGE_STATUS = {
     DeliveryState.READ: OutboundStatus.READ,
     DeliveryState.FAILED: OutboundStatus.FAILED,
 }
+TEMPLATE_REASON_PREFIX = "template:"
 # Statuses a delivery report may change (a message not sent yet has no platform id to report on).
 _REPORTABLE = (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ, OutboundStatus.FAILED)
+
+
+@runtime_checkable
+class TemplateSender(Protocol):
+    """A connector that can send a message as an approved template (WhatsApp)."""
+
+    async def send_template(
+        self, recipient_id: str, message: OutboundMessage, template: Template
+    ) -> list[str]: ...
 
 
 def within_service_window(conversation: Conversation, now: datetime) -> bool:
@@ -101,6 +115,9 @@ class DeliveryConfig:
     poll_seconds: float = 1.0
     claim_lease_seconds: float = 120.0
     window_channels: frozenset[str] = field(default_factory=lambda: WINDOW_CHANNELS)
+    # Sent instead of a message outside the service window; empty name = keep it as needs_template.
+    template_name: str = ""
+    template_language: str = "id"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryConfig:
@@ -111,7 +128,13 @@ class DeliveryConfig:
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
             poll_seconds=settings.delivery_poll_seconds,
             claim_lease_seconds=settings.delivery_claim_lease_seconds,
+            template_name=settings.whatsapp_notification_template.strip(),
+            template_language=settings.whatsapp_template_language.strip() or "id",
         )
+
+    @property
+    def template(self) -> Template | None:
+        return Template(self.template_name, self.template_language) if self.template_name else None
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.backoff_seconds * 2 ** max(attempts - 1, 0), self.backoff_max_seconds))
@@ -126,6 +149,7 @@ class _Job:
     recipient_id: str
     attempts: int  # including this one
     message: OutboundMessage
+    template: Template | None = None  # send as this template (the service window is closed)
 
 
 @dataclass(frozen=True)
@@ -250,7 +274,18 @@ class Delivery:
         if wait > 0:
             await asyncio.sleep(wait)
         try:
-            platform_ids = await connector.send(job.recipient_id, job.message)
+            try:
+                platform_ids = await self._deliver(connector, job)
+            except SendError as error:
+                fallback = self._template_for(job.channel)
+                if not error.outside_window or job.template is not None or fallback is None:
+                    raise
+                # The platform counts the window differently from our clock: the template still reaches them.
+                logger.info(
+                    "message #%d: outside the service window; sending it as a template", job.message_id
+                )
+                job = replace(job, template=fallback)
+                platform_ids = await self._deliver(connector, job)
         except SendError as error:
             await asyncio.to_thread(self._after_error, job, error)
         except asyncio.CancelledError:
@@ -264,6 +299,18 @@ class Delivery:
             await asyncio.to_thread(self._mark_sent, job, list(platform_ids))
         finally:
             self._last_send[key] = time.monotonic()
+
+    async def _deliver(self, connector: Connector, job: _Job) -> list[str]:
+        if job.template is not None and isinstance(connector, TemplateSender):
+            return list(await connector.send_template(job.recipient_id, job.message, job.template))
+        return list(await connector.send(job.recipient_id, job.message))
+
+    def _template_for(self, channel: str) -> Template | None:
+        """The template to send outside the service window on this channel, if one is set and possible."""
+        template = self.config.template
+        if template is None or channel not in self.config.window_channels:
+            return None
+        return template if isinstance(self.connectors.get(channel), TemplateSender) else None
 
     # --- database steps (worker threads) ---
 
@@ -291,6 +338,11 @@ class Delivery:
                 return _AGAIN
             if channel in self.config.window_channels:
                 conversation = session.get_one(Conversation, row.conversation_id)
+                template = self._template_for(channel)
+                if not within_service_window(conversation, now) and template is not None:
+                    return _Job(
+                        row.id, channel, recipient_id, row.attempts + 1, outbound_message(row), template
+                    )
                 if not within_service_window(conversation, now):
                     repository.finish(
                         session,
@@ -344,7 +396,7 @@ class Delivery:
                         job.message_id,
                         OutboundStatus.SENDING,
                         OutboundStatus.SENT,
-                        None,
+                        f"{TEMPLATE_REASON_PREFIX}{job.template.name}" if job.template else None,
                         sent_at=utcnow(),
                         next_attempt_at=None,
                     ):
@@ -437,4 +489,5 @@ def _settle(session: Session, message_id: int) -> None:
         return
     least = min((DeliveryState(part.state) for part in parts), key=lambda state: _RANK[state])
     message.status = _MESSAGE_STATUS[least]
-    message.status_reason = None
+    if not (message.status_reason or "").startswith(TEMPLATE_REASON_PREFIX):  # how it went stays visible
+        message.status_reason = None

@@ -164,14 +164,23 @@ class Gateway:
             )
 
     async def notify(
-        self, channel: str, sender_id: str, text: str, key: str, buttons: list[dict[str, str]] | None = None
+        self,
+        channel: str,
+        sender_id: str,
+        text: str,
+        key: str,
+        buttons: list[dict[str, str]] | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> tuple[OutboundMessage, bool]:
         """Store a message to the citizen that no inbound message asked for; (message, created).
 
         Idempotent on `key`: a retried notification returns the first one. The web chat picks queued
         messages up with `updates_for`; the messaging connectors deliver them to their platform.
+        `payload`: extra fields kept on the stored row (e.g. who wrote it: an officer during a handoff).
         """
-        return await asyncio.to_thread(self._store_notification, channel, sender_id, text, key, buttons)
+        return await asyncio.to_thread(
+            self._store_notification, channel, sender_id, text, key, buttons, payload
+        )
 
     async def updates_for(
         self, channel: str, sender_id: str, after_id: int, limit: int = 50
@@ -217,12 +226,13 @@ class Gateway:
                     reply_status,
                     interception.reason,
                 )
-        try:
-            replies = await self.rasa.send_message(key, text, rasa_metadata, input_channel=channel)
-        except RasaUnavailable as error:
-            logger.warning("inbound #%d: Rasa unavailable (%s); marked failed", inbound_id, error)
-            return await asyncio.to_thread(self._store_failure, inbound_id, reply_status)
-        nlu = await self._turn_nlu(key, inbound_id, text)
+        async with self.rasa.turn():  # webhook and tracker on one server, even across a blue/green switch
+            try:
+                replies = await self.rasa.send_message(key, text, rasa_metadata, input_channel=channel)
+            except RasaUnavailable as error:
+                logger.warning("inbound #%d: Rasa unavailable (%s); marked failed", inbound_id, error)
+                return await asyncio.to_thread(self._store_failure, inbound_id, reply_status)
+            nlu = await self._turn_nlu(key, inbound_id, text)
         return await asyncio.to_thread(self._store_replies, inbound_id, replies, nlu, reply_status)
 
     async def _turn_nlu(self, key: str, inbound_id: int, text: str) -> NluResult | None:
@@ -306,6 +316,8 @@ class Gateway:
                 inbound.intent_confidence = nlu.intent_confidence
                 inbound.faq_topic = nlu.faq_topic
                 inbound.faq_confidence = nlu.faq_confidence
+                if (top_two := nlu.top_two()) is not None:  # for the NLU inbox (bot/modelops/inbox.py)
+                    inbound.payload = {**(inbound.payload or {}), "nlu_top_two": top_two}
             stored = [
                 repository.add_outbound(
                     session, inbound, reply.text or "", _reply_payload(reply), status=reply_status
@@ -318,14 +330,22 @@ class Gateway:
             return [outbound_message(message) for message in stored]
 
     def _store_notification(
-        self, channel: str, sender_id: str, text: str, key: str, buttons: list[dict[str, str]] | None
+        self,
+        channel: str,
+        sender_id: str,
+        text: str,
+        key: str,
+        buttons: list[dict[str, str]] | None,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[OutboundMessage, bool]:
         conversation_id = self.conversation_id(channel, sender_id)
         try:
             with self.database.session() as session:
                 conversation = session.get_one(Conversation, conversation_id)
-                payload = {"buttons": buttons} if buttons else None
-                message = repository.add_notification(session, conversation, text, payload, key)
+                payload: dict[str, Any] = dict(extra or {})
+                if buttons:
+                    payload["buttons"] = buttons
+                message = repository.add_notification(session, conversation, text, payload or None, key)
                 return outbound_message(message), True
         except IntegrityError:
             pass  # the same notification was stored before (retry) or concurrently

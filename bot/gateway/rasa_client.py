@@ -8,6 +8,9 @@ the caller decides what the citizen sees.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,15 +53,69 @@ class NluResult:
     faq_topic: str | None = None
     faq_confidence: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The two best real intents (nlu_fallback left out) and their confidence gap: the NLU inbox
+    # (bot/modelops/inbox.py) lists turns where the model hesitated between two intents.
+    ranking: tuple[tuple[str, float], ...] = ()
+
+    def top_two(self) -> dict[str, Any] | None:
+        if len(self.ranking) < 2:
+            return None
+        (first, p1), (second, p2) = self.ranking[:2]
+        return {"first": first, "second": second, "margin": round(p1 - p2, 4)}
+
+
+# The server a turn started on, so all its requests (webhook, then tracker) reach the same Rasa even when
+# the gateway is switched to another server in between (blue/green deploy, bot/modelops/deployer.py).
+_pinned_url: ContextVar[str | None] = ContextVar("rasa_pinned_url", default=None)
 
 
 class RasaClient:
-    """Talks to one Rasa server. `base_url` may be reassigned to switch to another server (blue/green)."""
+    """Talks to one Rasa server at a time; `switch_to` moves new turns to another (blue/green).
+
+    Requests in flight are counted per server, so the old server of a switch can be drained before it is
+    stopped. Reading `base_url` and counting happen without an `await` in between, so on the event loop a
+    switch is atomic: each turn sees either the old or the new URL, never a mix.
+    """
 
     def __init__(self, base_url: str, http: httpx.AsyncClient, timeout_seconds: float) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = http  # owned by the application, which closes it on shutdown
         self.timeout_seconds = timeout_seconds
+        self._in_flight: dict[str, int] = {}
+
+    def switch_to(self, base_url: str) -> str:
+        """Send every turn that starts from now on to `base_url`; returns the previous URL."""
+        previous, self.base_url = self.base_url, base_url.rstrip("/")
+        return previous
+
+    def in_flight(self, base_url: str) -> int:
+        """Turns and requests under way on that server (a pinned turn counts once, for its whole length)."""
+        return self._in_flight.get(base_url.rstrip("/"), 0)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[str]:
+        """Pin the requests made inside to the current server; nested use keeps the outer pin."""
+        if _pinned_url.get() is not None:
+            yield str(_pinned_url.get())
+            return
+        url = self.base_url
+        self._enter(url)
+        token = _pinned_url.set(url)
+        try:
+            yield url
+        finally:
+            _pinned_url.reset(token)
+            self._leave(url)
+
+    def _enter(self, url: str) -> None:
+        self._in_flight[url] = self._in_flight.get(url, 0) + 1
+
+    def _leave(self, url: str) -> None:
+        remaining = self._in_flight.get(url, 1) - 1
+        if remaining > 0:
+            self._in_flight[url] = remaining
+        else:
+            self._in_flight.pop(url, None)
 
     async def send_message(
         self, conversation_key: str, text: str, metadata: dict[str, Any], input_channel: str
@@ -94,13 +151,19 @@ class RasaClient:
         return data
 
     async def _request(self, method: str, path: str, timeout: float, **kwargs: Any) -> Any:
-        url = self.base_url + path
+        pinned = _pinned_url.get()
+        base = pinned if pinned is not None else self.base_url
+        if pinned is None:
+            self._enter(base)
         try:
-            response = await self.http.request(method, url, timeout=timeout, **kwargs)
+            response = await self.http.request(method, base + path, timeout=timeout, **kwargs)
         except httpx.TimeoutException as error:
             raise RasaUnavailable(f"{method} {path}: no answer within {timeout:g} s") from error
         except httpx.HTTPError as error:
             raise RasaUnavailable(f"{method} {path}: {type(error).__name__}") from error
+        finally:
+            if pinned is None:
+                self._leave(base)
         if response.status_code >= 300:
             raise RasaUnavailable(f"{method} {path}: HTTP {response.status_code}")
         try:
@@ -162,4 +225,14 @@ def parse_nlu(latest_message: dict[str, Any]) -> NluResult:
         faq_topic=faq_topic,
         faq_confidence=faq_confidence,
         metadata=_dict(latest_message.get("metadata")),
+        ranking=_ranking(latest_message.get("intent_ranking")),
     )
+
+
+def _ranking(raw: Any) -> tuple[tuple[str, float], ...]:
+    items: list[tuple[str, float]] = []
+    for item in raw if isinstance(raw, list) else []:
+        name, confidence = _dict(item).get("name"), _confidence(_dict(item).get("confidence"))
+        if isinstance(name, str) and name != "nlu_fallback" and confidence is not None:
+            items.append((name, confidence))
+    return tuple(sorted(items, key=lambda pair: -pair[1])[:2])

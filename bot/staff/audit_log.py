@@ -23,6 +23,9 @@ class AccessAction(StrEnum):
     HANDOFF_RETURNED = "handoff_returned"
     USER_CREATED = "user_created"
     USER_CHANGED = "user_changed"
+    MODEL_REGISTERED = "model_registered"
+    MODEL_DEPLOY = "model_deploy"
+    MODEL_ROLLBACK = "model_rollback"
 
 
 def log_access(

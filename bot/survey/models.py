@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, utcnow
@@ -26,6 +26,8 @@ class Survey(Base):
             "status IN (" + ", ".join(f"'{s.value}'" for s in SurveyStatus) + ")",
             name="status",
         ),
+        # The chat looks up the sender's open survey on every turn.
+        Index("ix_skm_surveys_sender", "channel", "sender_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -22,6 +22,9 @@ class AuditAction(StrEnum):
     UNIT_CHANGED = "unit_changed"
     SLA_RESUMED = "sla_resumed"
     PSEUDONYMISED = "pseudonymised"
+    ASSIGNED = "assigned"  # dashboard: officer assignment (or release)
+    NOTE_ADDED = "note_added"  # dashboard: internal note (its text stays in ticket_messages)
+    MERGED = "merged"  # dashboard: a duplicate was merged into this ticket
 
 
 def record(

@@ -278,8 +278,12 @@ def create_ticket(
     config: TicketConfig | None = None,
     now: datetime | None = None,
     code_factory: Callable[[], str] = generate_code,
+    actor: str = REPORTER_ACTOR,
 ) -> tuple[Ticket, bool]:
     """File a ticket once per `idempotency_key`; returns (ticket, created).
+
+    `actor` names who filed it in the audit trail: the reporter, or the officer who filed it for a
+    walk-in visitor (dashboard loket).
 
     A repeat with the same key, sequential or concurrent and from any process, returns the first ticket
     with created=False: the unique index on the key decides the race, the loser rolls back and re-reads.
@@ -359,7 +363,7 @@ def create_ticket(
                     given_at=new.consent.given_at or now,
                 )
             )
-        record(session, ticket, REPORTER_ACTOR, AuditAction.CREATED, to_status=ticket.status, at=now)
+        record(session, ticket, actor, AuditAction.CREATED, to_status=ticket.status, at=now)
         _link_media(session, ticket, media, config, now)
         session.commit()
         return ticket, True
@@ -652,12 +656,24 @@ def _message_by_external_id(session: Session, ticket_id: int, external_id: str) 
 
 
 def add_officer_message(
-    session: Session, ticket: Ticket, text: str, officer: str, *, now: datetime | None = None
+    session: Session,
+    ticket: Ticket,
+    text: str,
+    officer: str,
+    *,
+    external_id: str | None = None,
+    now: datetime | None = None,
 ) -> TicketMessage:
-    """An officer's answer to the citizen; the first one meets the first-response deadline."""
+    """An officer's answer to the citizen; the first one meets the first-response deadline.
+
+    `external_id` (e.g. the dashboard form's idempotency key) makes a repeated submission fail the
+    (ticket_id, external_id) unique constraint instead of storing the answer twice.
+    """
     now = now or utcnow()
     clean = _clean_text(text, "text", MAX_MESSAGE_CHARS, required=True) or ""
-    message = _add_message(session, ticket, AuthorKind.OFFICER, clean, author=officer, now=now)
+    message = _add_message(
+        session, ticket, AuthorKind.OFFICER, clean, author=officer, external_id=external_id, now=now
+    )
     ticket.updated_at = now
     record(session, ticket, officer, AuditAction.MESSAGE_ADDED, note="jawaban petugas", at=now)
     session.flush()

@@ -167,7 +167,7 @@ def make_ticket(database: Database, settings: Settings) -> Callable[..., Ticket]
         reporter = ReporterInfo(channel=channel, sender_id=sender_id, name=fields.pop("name", "Budi Santoso"))  # type: ignore[arg-type]
         new = NewTicket(category=category, description=description, reporter=reporter, **fields)  # type: ignore[arg-type]
         with database.session() as session:
-            ticket, _ = create_ticket(session, new, f"test-{next(_keys)}", config=config)
+            ticket, _ = create_ticket(session, new, f"test-{next(_keys):04d}", config=config)
             return ticket
 
     return make

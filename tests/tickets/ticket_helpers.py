@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Table, create_engine, text
 
 from bot.db import Base, Database
+from bot.staff.models import StaffUser
 from bot.tickets import service
 from bot.tickets.models import Ticket, TicketAttachment, TicketAudit, TicketConsent, TicketMessage
 from bot.tickets.routing import load_routing
@@ -19,6 +20,7 @@ from bot.tickets.sla import WorkingCalendar
 from bot.tickets.vocab import Category
 
 TICKET_TABLES: list[Table] = [
+    StaffUser.__table__,  # type: ignore[list-item]  # tickets.assigned_to_id refers to it
     Ticket.__table__,  # type: ignore[list-item]
     TicketConsent.__table__,  # type: ignore[list-item]
     TicketAttachment.__table__,  # type: ignore[list-item]

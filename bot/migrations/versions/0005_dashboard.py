@@ -192,6 +192,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_skm_surveys_unit"), "skm_surveys", ["unit"])
     op.create_index(op.f("ix_skm_surveys_completed_at"), "skm_surveys", ["completed_at"])
+    op.create_index("ix_skm_surveys_sender", "skm_surveys", ["channel", "sender_id", "status"])
     op.create_table(
         "skm_answers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -214,6 +215,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("skm_answers")
+    op.drop_index("ix_skm_surveys_sender", table_name="skm_surveys")
     op.drop_index(op.f("ix_skm_surveys_completed_at"), table_name="skm_surveys")
     op.drop_index(op.f("ix_skm_surveys_unit"), table_name="skm_surveys")
     op.drop_table("skm_surveys")

@@ -5,7 +5,9 @@ It answers like the Cloud API, under a version prefix (`WHATSAPP_API_BASE_URL` =
   a `{"status": "read", "message_id": …}` body is recorded as a read receipt (`{"success": true}`). Messages
   breaking the Cloud API's limits (text 4,096; interactive body 1,024; 1–3 buttons with unique titles of
   ≤ 20 characters and ids ≤ 256; ≤ 10 list rows with titles ≤ 24, descriptions ≤ 72, ids ≤ 200; a list
-  button label ≤ 20) are refused with error 131009, as the real API does;
+  button label ≤ 20) are refused with error 131009, as the real API does; a `template` message needs a name
+  from `templates` (else 132001), its language code, and body parameters of 1-1,024 characters without line
+  breaks, tabs or more than 4 spaces in a row (else 132018);
 - `GET /{media-id}`: the media's info (`url`, `mime_type`, hex `sha256`, `file_size`);
 - `GET /media-files/{media-id}`: the bytes, only with the bearer token.
 Every call needs `Authorization: Bearer <token>` (else 401, error 190). `fail(code)` makes the next sends
@@ -45,6 +47,8 @@ ERRORS: dict[int, tuple[int, str]] = {
     130429: (400, "Rate limit hit"),
     131056: (400, "(Business Account, Consumer Account) pair rate limit hit"),
     131009: (400, "Parameter value is not valid"),
+    132001: (404, "Template name does not exist in the translation"),
+    132018: (400, "There was an issue with the parameters in your template"),
     131026: (400, "Message Undeliverable"),
     100: (400, "Invalid parameter"),
     190: (401, "Invalid OAuth access token"),
@@ -72,7 +76,18 @@ class Sent:
             return str(self.body["text"]["body"])
         if self.type == "interactive":
             return str(self.body["interactive"]["body"]["text"])
+        if self.type == "template":
+            return " ".join(self.template_parameters)
         return ""
+
+    @property
+    def template_parameters(self) -> list[str]:
+        """The texts of a template message's body parameters."""
+        if self.type != "template":
+            return []
+        components = self.body["template"].get("components", [])
+        body = next((c for c in components if c.get("type") == "body"), {})
+        return [str(p.get("text")) for p in body.get("parameters", [])]
 
     @property
     def choices(self) -> list[tuple[str, str]]:
@@ -114,6 +129,8 @@ class FakeGraphApi:
     read_receipts: list[str] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)  # sends the fake answered with an error
     media: dict[str, StoredMedia] = field(default_factory=dict)
+    # Approved message templates: name -> language codes it is approved in.
+    templates: dict[str, set[str]] = field(default_factory=lambda: {"pemberitahuan_layanan": {"id"}})
     media_downloads: list[str] = field(default_factory=list)
     unauthorized: int = 0
     retry_after_header: str | None = None  # of the send being answered (sends run under `lock`)
@@ -133,6 +150,7 @@ class FakeGraphApi:
             self.media_downloads.clear()
             self.unauthorized = 0
             self._failures.clear()
+            self.templates = {"pemberitahuan_layanan": {"id"}}
             self._ids = itertools.count(1)  # the first message after a reset is wamid.FAKE000001
             self._changed.notify_all()
 
@@ -191,6 +209,12 @@ class FakeGraphApi:
             elif self._failures:
                 failure = self._failures.pop(0)
         problem = limit_violation(body)
+        template_error = self.template_error(body)
+        if template_error is not None and failure is None and problem is None:
+            with self._changed:
+                self.refused.append(body)
+                self._changed.notify_all()
+            return error(*template_error)
         if failure is not None or problem is not None:
             with self._changed:
                 self.refused.append(body)
@@ -209,6 +233,24 @@ class FakeGraphApi:
             "contacts": [{"input": to, "wa_id": to}],
             "messages": [{"id": wamid}],
         }
+
+    def template_error(self, body: dict[str, Any]) -> tuple[int, str] | None:
+        """Why a template message would be refused (error code, details), or None."""
+        if body.get("type") != "template":
+            return None
+        template = body.get("template", {})
+        name, language = template.get("name"), template.get("language", {}).get("code")
+        if language not in self.templates.get(str(name), set()):
+            return 132001, f"template {name!r} not approved in {language!r}"
+        for component in template.get("components", []):
+            for parameter in component.get("parameters", []):
+                text = str(parameter.get("text", ""))
+                if not 0 < len(text) <= 1024 or "\n" in text or "\t" in text or "     " in text:
+                    return (
+                        132018,
+                        "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+                    )
+        return None
 
     def media_info(self, media_id: str) -> tuple[int, dict[str, Any]]:
         stored = self.media.get(media_id)
@@ -258,6 +300,8 @@ def limit_violation(body: dict[str, Any]) -> str | None:
         return None if 0 < len(text) <= 4096 else f"text of {len(text)} characters"
     if kind == "image":
         return None if body.get("image", {}).get("link") or body.get("image", {}).get("id") else "no image"
+    if kind == "template":
+        return None  # checked against the approved templates by FakeGraphApi.template_error
     if kind != "interactive":
         return f"unsupported type {kind!r}"
     interactive = body.get("interactive", {})

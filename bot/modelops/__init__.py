@@ -1,0 +1,1 @@
+"""Model operations: the registry of trained Rasa models and their blue/green deployment."""
