@@ -8,6 +8,7 @@ masked (NIK, phone, e-mail, names) before it is shown or exported. Labelling sto
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ SIMILARITY = 0.55
 DEFAULT_DAYS = 90
 MAX_MESSAGES = 2000
 MAX_NOTE = 500
+_NUMBERS = re.compile(r"[+\d][\d*.\-]*")
 
 REASON_LABELS = {
     "fallback": "Tidak dipahami",
@@ -168,7 +170,9 @@ def group(messages: Sequence[InboxMessage], threshold: float = SIMILARITY) -> li
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
 
-    texts = [trainingdata.normalise(m.text) for m in messages]
+    # Numbers (masked or not) say nothing about what was asked: "nik saya 3201****" and "nik saya 3174****"
+    # are the same question.
+    texts = [_NUMBERS.sub(" # ", trainingdata.normalise(m.text)) for m in messages]
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=True).fit_transform(texts)
     groups: list[InboxGroup] = []
     heads: list[int] = []

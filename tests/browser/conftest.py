@@ -317,10 +317,13 @@ def login(page: Page, username: str, password: str = PASSWORD) -> None:
     page.wait_for_url("**/dashboard/")
 
 
-def screenshot(page: Page, name: str, full_page: bool = True) -> None:
+def screenshot(page: Page, name: str, full_page: bool = True, settle_ms: int = 0) -> None:
     """Save a screenshot for the README when LAYANAN_SCREENSHOTS=1 (pages show times and codes, which
-    change every run, so the committed images are refreshed on purpose, not by every test run)."""
+    change every run, so the committed images are refreshed on purpose, not by every test run).
+    `settle_ms`: let animations (Chart.js draws its charts in ~1 s) finish first."""
     if os.environ.get("LAYANAN_SCREENSHOTS") != "1":
         return
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    if settle_ms:
+        page.wait_for_timeout(settle_ms)
     page.screenshot(path=str(SCREENSHOTS_DIR / f"{name}.png"), full_page=full_page)

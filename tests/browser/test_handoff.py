@@ -58,7 +58,7 @@ def test_officer_takes_over_answers_live_and_hands_back(
     # The citizen writes again: it goes to the officer, not to Rasa, and shows up without a reload.
     rasa_turns = len(live.fake_rasa.webhook_calls)
     page.evaluate("window.stillTheSamePage = true")
-    question = "Pak, lubangnya makin besar <b>tolong</b> 🙏 kapan diperbaiki?"
+    question = "Pak, lubangnya makin besar <b>tolong</b>, kapan diperbaiki?"
     assert citizen.say(question) == []
     assert len(live.fake_rasa.webhook_calls) == rasa_turns
     expect(page.locator("#pesan").get_by_text(question)).to_be_visible()

@@ -49,7 +49,7 @@ def test_queue_and_ticket_page_have_no_horizontal_overflow(
             scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert scroll <= inner, f"{url} at {viewport['width']}px is {scroll}px wide: {widest(page)}"
         if viewport == PHONE:
-            screenshot(page, "tiket-ponsel")
+            screenshot(page, "tiket-ponsel", full_page=False)
         assert not seen.dialogs and not seen.errors, (seen.dialogs, seen.errors)
     finally:
         context.close()

@@ -33,7 +33,7 @@ def test_reports_page_for_a_supervisor(page: Page, live: LiveService) -> None:
     page.wait_for_load_state("networkidle")
     # Chart.js (served locally) drew the chart: a chart object is bound to the canvas.
     assert page.evaluate("window.Chart !== undefined && Chart.getChart('chart-category') !== undefined")
-    screenshot(page, "laporan")
+    screenshot(page, "laporan", settle_ms=1500)
 
 
 def test_reports_are_not_for_a_petugas(page: Page, live: LiveService) -> None:

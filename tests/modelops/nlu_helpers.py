@@ -20,6 +20,7 @@ def citizen_says(
     margin: float | None = None,
     sender: str = "warga-1",
     minutes_ago: int = 0,
+    payload_extra: dict[str, Any] | None = None,
 ) -> int:
     """Stores one inbound message with the NLU result the gateway keeps; returns its id."""
     with database.session() as session:
@@ -28,7 +29,7 @@ def citizen_says(
             conversation = Conversation(channel="web", sender_id=sender)
             session.add(conversation)
             session.flush()
-        payload: dict[str, Any] | None = None
+        payload: dict[str, Any] | None = None if payload_extra is None else dict(payload_extra)
         if margin is not None:
             payload = {"nlu_top_two": {"first": intent, "second": "greet", "margin": margin}}
         when: datetime = utcnow() - timedelta(minutes=minutes_ago)

@@ -125,3 +125,32 @@ def test_the_gateway_keeps_the_top_two_margin_of_a_turn() -> None:
     )
     assert nlu.top_two() == {"first": "file_complaint", "second": "greet", "margin": 0.04}
     assert parse_nlu({"intent": {"name": "greet", "confidence": 1.0}}).top_two() is None
+
+
+def test_the_gateway_stores_the_margin_and_the_inbox_lists_the_turn(database: Database) -> None:
+    from bot.conversations.models import Message, OutboundStatus
+    from bot.gateway.gateway import Gateway
+
+    message_id = citizen_says(
+        database, "mau lapor tapi nanya dulu", None, None, payload_extra={"source": "web"}
+    )
+    nlu = parse_nlu(
+        {
+            "text": "mau lapor tapi nanya dulu",
+            "intent": {"name": "file_complaint", "confidence": 0.5},
+            "intent_ranking": [
+                {"name": "file_complaint", "confidence": 0.5},
+                {"name": "faq", "confidence": 0.45},
+            ],
+        }
+    )
+    gateway = Gateway(database, rasa=None, duplicate_wait_seconds=0)  # type: ignore[arg-type]
+    gateway._store_replies(message_id, [], nlu, OutboundStatus.QUEUED)
+    with database.session() as session:
+        stored = session.get_one(Message, message_id)
+        assert stored.payload == {
+            "source": "web",
+            "nlu_top_two": {"first": "file_complaint", "second": "faq", "margin": 0.05},
+        }
+        [listed] = inbox.pending(session)
+    assert listed.reasons == ("low_confidence", "close_top_two")

@@ -27,8 +27,8 @@ def bot(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_list_label_refuse_and_export_from_the_cli(database: Database, sqlite_url: str) -> None:
-    first = citizen_says(database, "cara aktivasi ikd hp 081234567890", "nlu_fallback", 0.2, sender="a")
-    second = citizen_says(database, "cara aktivasi ikd", "nlu_fallback", 0.3, sender="b")
+    first = citizen_says(database, "cara aktivasi ikd hp sy 081234567890", "nlu_fallback", 0.2, sender="a")
+    second = citizen_says(database, "cara aktivasi ikd hp", "nlu_fallback", 0.3, sender="b")
     listed = bot(sqlite_url, "nlu", "inbox", "--json")
     assert listed.returncode == 0, listed.stderr
     [group] = json.loads(listed.stdout)
@@ -45,4 +45,4 @@ def test_list_label_refuse_and_export_from_the_cli(database: Database, sqlite_ur
     exported = bot(sqlite_url, "nlu", "export")
     examples = yaml.safe_load(exported.stdout)["nlu"][0]
     assert examples["intent"] == "faq/ktp_el"
-    assert "- cara aktivasi ikd\n" in examples["examples"] and "0812*****890" in examples["examples"]
+    assert "- cara aktivasi ikd hp\n" in examples["examples"] and "0812*****890" in examples["examples"]

@@ -88,6 +88,22 @@ def test_folds_are_stratified_on_the_full_label_and_seeded() -> None:
         assert sorted(labels[i] for i in test) == ["faq/ktp_el", "faq/sim", "greet", "greet"]
 
 
+def test_holdout_keeps_its_examples_held_out_when_data_is_added() -> None:
+    labels = ["greet"] * 50 + ["faq/ktp_el"] * 50
+    texts = [f"contoh {i}" for i in range(100)]
+
+    held = nlu_eval.holdout_indices(labels, texts, 0.2, seed=42)
+    grown = nlu_eval.holdout_indices(
+        labels + ["greet"] * 50, texts + [f"baru {i}" for i in range(50)], 0.2, 42
+    )
+
+    assert 10 <= len(held) <= 30  # about a fifth
+    assert [i for i in grown if i < 100] == held  # the old held-out examples stay held out, and only they
+    assert held != nlu_eval.holdout_indices(labels, texts, 0.2, seed=7)
+    [(train, test)] = nlu_eval.holdout_split(labels, texts, 0.2, seed=42)
+    assert test == held and sorted(train + test) == list(range(100))
+
+
 # ---------------------------------------------------------------------------------------------------- configs
 
 
