@@ -496,8 +496,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         )
     else:
         method = (
-            f"{run['folds']}-fold stratified cross-validation (seed {run['seed']}), the same folds for both "
-            "pipelines; pooled over the folds (every example predicted once, by the model that did not see it)."
+            f"{run['folds']}-fold stratified cross-validation (seed {run['seed']})"
+            + (", the same folds for both pipelines" if len(pipelines) > 1 else "")
+            + "; pooled over the folds (every example predicted once, by the model that did not see it)."
         )
     lines = [
         "# NLU evaluation: this pipeline vs the plain Rasa pipeline",
@@ -508,8 +509,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Data: {run['examples']} examples, {len(run['intents'])} intents, {run['faq_topics']} FAQ topics "
         f"({run['data']})",
         f"- {method}",
-        f"- Project pipeline: `{run['config']}`; baseline: `{run['baseline']}`"
-        + (f" (aligned: {'; '.join(run['baseline_alignment'])})" if run["baseline_alignment"] else ""),
+        (
+            f"- Project pipeline: `{run['config']}`; baseline: `{run['baseline']}`"
+            + (f" (aligned: {'; '.join(run['baseline_alignment'])})" if run["baseline_alignment"] else "")
+            if BASELINE in pipelines
+            else f"- Project pipeline only: `{run['config']}` (no baseline in this run)."
+        ),
     ]
     if run.get("epochs_cap") is not None:
         lines.append(f"- Epochs capped at {run['epochs_cap']} (quick run: not for conclusions).")
