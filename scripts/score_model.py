@@ -62,10 +62,12 @@ def _confusion(data: dict[str, Any], out: Path) -> None:
     axes.set_xlabel("Prediksi")
     axes.set_ylabel("Label benar")
     axes.set_title(data.get("title") or "Matriks kebingungan")
+    peak = max((max(values) for values in matrix), default=0)
     for row, values in enumerate(matrix):
         for column, value in enumerate(values):
             if value:
-                axes.text(column, row, str(value), ha="center", va="center", fontsize=6)
+                colour = "white" if value > peak / 2 else "black"  # readable on dark and light cells
+                axes.text(column, row, str(value), ha="center", va="center", fontsize=6, color=colour)
     figure.tight_layout()
     figure.savefig(out, dpi=100)
 

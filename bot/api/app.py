@@ -35,6 +35,7 @@ from bot.handoff.interceptor import HandoffInterceptor
 from bot.handoff.service import HandoffConfig
 from bot.handoff.sweeper import HandoffSweeper
 from bot.modelops.deployer import Deployer
+from bot.modelops.jobs import interrupt_leftovers
 from bot.modelops.managed import build_deployer, start_live_model
 from bot.settings import Settings, get_settings
 from bot.survey.interceptor import SurveyInterceptor
@@ -65,6 +66,15 @@ async def _close_connectors(connectors: dict[str, Connector]) -> None:
         close = getattr(connector, "aclose", None)
         if close is not None:
             await close()
+
+
+def _interrupt_leftover_training(database: Database) -> None:
+    with database.session() as session:
+        interrupted = interrupt_leftovers(session)
+    if interrupted:
+        logging.getLogger(__name__).warning(
+            "%d training run(s) interrupted by a restart marked failed", interrupted
+        )
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -104,6 +114,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             # Start-up recovery: queued outbound rows are sent, inbound rows never processed are processed
             # (once, whichever replica claims them first); both then keep running in the background.
+            # A training run left "running" by a stopped service died with it: mark it failed so the
+            # queue (one run at a time) is free again.
+            await asyncio.to_thread(_interrupt_leftover_training, database)
             await _open_connectors(connectors)
             await delivery.start()
             await inbox.start()

@@ -4,7 +4,6 @@ action server reads FAQ answers from, and the "flag for training" action of conv
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import date
@@ -309,6 +308,7 @@ def evaluations_page(request: Request, admin: AdminDep, session: SessionDep) -> 
     candidates = [m for m in registry.list_models(session) if m.status == "candidate"]
     context = {
         "nav_active": "nlu",
+        "state": evaluation.background.state,
         "evaluations": evaluation.recent(session),
         "candidates": candidates,
         "live": registry.live_model(session),
@@ -317,18 +317,17 @@ def evaluations_page(request: Request, admin: AdminDep, session: SessionDep) -> 
 
 
 @router.post(BASE + "/evaluasi", dependencies=[CsrfDep])
-async def run_evaluation(request: Request, admin: AdminDep, model_id: Annotated[int, Form()]) -> Response:
-    database: Database = request.app.state.database
-
-    def work() -> int:
-        with database.session() as session:
-            return evaluation.evaluate(session, model_id, admin.actor).id
-
+def run_evaluation(request: Request, admin: AdminDep, model_id: Annotated[int, Form()]) -> Response:
     try:
-        evaluation_id = await asyncio.to_thread(work)
+        evaluation.background.start(request.app.state.database, model_id, admin.actor)
     except evaluation.EvaluationError as refused:
         return _back(BASE + "/evaluasi", str(refused))
-    return _back(f"{BASE}/evaluasi/{evaluation_id}", "Evaluasi selesai.")
+    return _back(BASE + "/evaluasi", "Evaluasi dimulai. Kedua model dimuat; ini perlu beberapa menit.")
+
+
+@router.get(BASE + "/evaluasi/status", response_class=HTMLResponse)
+def evaluation_status(request: Request, admin: AdminDep) -> HTMLResponse:
+    return render(request, "nlu/_eval_status.html", {"state": evaluation.background.state})
 
 
 def _evaluation(session: SessionDep, evaluation_id: int) -> Evaluation:

@@ -10,10 +10,12 @@ itself on data it learned; the gate then compares on the inbox labels only and s
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -23,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.db import Database
 from bot.modelops import registry, trainingdata
 from bot.modelops.models import RasaModel
 from bot.modelops.training_models import Evaluation, HeldOutSplit, TrainingExample, TrainingRun
@@ -36,6 +39,7 @@ SCORE_TIMEOUT_SECONDS = 900
 EVAL_DIR = PROJECT_ROOT / "var" / "training"
 LOCK_FILE = Path(os.environ.get("LAYANAN_CACHE", Path.home() / ".cache" / "layanan-aduan")) / "train.lock"
 FALLBACK = "nlu_fallback"
+logger = logging.getLogger(__name__)
 
 Prediction = dict[str, Any]
 Scorer = Callable[[str, Sequence[str]], list[Prediction]]
@@ -313,3 +317,41 @@ def check_deploy(evaluation: Evaluation, override_reason: str | None) -> str | N
             "(minimal 10 karakter); alasan dicatat dalam log audit."
         )
     return reason[:500]
+
+
+class BackgroundEvaluation:
+    """One evaluation at a time in a thread of the service (two model loads take minutes); the page
+    polls `state`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.state: dict[str, Any] = {}
+
+    @property
+    def running(self) -> bool:
+        return self.state.get("status") == "running"
+
+    def start(self, database: Database, model_id: int, by: str, scorer: Scorer = rasa_scorer) -> None:
+        with self._lock:
+            if self.running:
+                raise EvaluationError("Evaluasi lain sedang berjalan; tunggu sampai selesai.")
+            self.state = {"status": "running", "model_id": model_id, "by": by}
+        threading.Thread(target=self._work, args=(database, model_id, by, scorer), daemon=True).start()
+
+    def _work(self, database: Database, model_id: int, by: str, scorer: Scorer) -> None:
+        try:
+            with database.session() as session:
+                evaluation_id = evaluate(session, model_id, by, scorer=scorer).id
+            self.state = {"status": "done", "model_id": model_id, "evaluation_id": evaluation_id}
+        except EvaluationError as refused:
+            self.state = {"status": "failed", "model_id": model_id, "message": str(refused)}
+        except Exception as error:  # shown on the page instead of a thread dying silently
+            logger.exception("evaluation of model %s failed", model_id)
+            self.state = {
+                "status": "failed",
+                "model_id": model_id,
+                "message": f"Kesalahan: {type(error).__name__}",
+            }
+
+
+background = BackgroundEvaluation()

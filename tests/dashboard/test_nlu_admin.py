@@ -3,8 +3,10 @@ evaluation report with the gated deploy, the officer's flag, and the FAQ endpoin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -242,3 +244,35 @@ def test_a_not_worse_candidate_deploys_without_a_reason(
     assert 'name="reason"' not in admin.get(f"{BASE}/evaluasi/{evaluation_id}").text
     admin.post(f"{BASE}/evaluasi/{evaluation_id}/terapkan", data={})
     assert len(deployer.begun) == 1
+
+
+def test_an_evaluation_runs_in_the_background_and_links_its_report(
+    login: Callable[[str], StaffClient],
+    staff: Staff,
+    database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.modelops import evaluation
+
+    def scorer(model_path: str, texts: Sequence[str]) -> list[dict[str, Any]]:
+        return [{"text": t, "intent": "greet", "confidence": 0.9} for t in texts]
+
+    monkeypatch.setattr(evaluation, "background", evaluation.BackgroundEvaluation())
+    monkeypatch.setattr(evaluation, "draw_confusion", lambda data, out: None)
+    monkeypatch.setattr(evaluation.BackgroundEvaluation.start, "__defaults__", (scorer,))
+    with database.session() as session:
+        model, _ = registry.register(session, registry.inspect_model_file(write_model(tmp_path, "nlu-5-abc")))
+        model_id = model.id
+    admin = login(staff.admin)
+    assert "nlu-5-abc" in admin.get(BASE + "/evaluasi").text
+    started = admin.post(BASE + "/evaluasi", data={"model_id": str(model_id)})
+    assert "Evaluasi dimulai" in started.text
+    deadline = time.monotonic() + 30
+    while evaluation.background.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    status = admin.get(BASE + "/evaluasi/status").text
+    assert "Evaluasi selesai" in status, status
+    report_url = status.split('href="')[1].split('"')[0]
+    report = admin.get(report_url).text
+    assert "Kandidat <strong>nlu-5-abc</strong>" in report and "tidak ada" in report

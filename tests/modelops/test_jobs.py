@@ -155,3 +155,22 @@ def test_cancel_a_queued_and_a_running_run(database: Database, worker: jobs.Trai
 def test_unknown_config_is_refused(database: Database) -> None:
     with database.session() as session, pytest.raises(jobs.TrainingError, match="tidak dikenal"):
         jobs.request_run(session, "admin", "../../etc/passwd")
+
+
+def test_a_restarted_service_fails_runs_left_running(database: Database, sqlite_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from bot.api.app import create_app
+    from bot.settings import Settings
+
+    with database.session() as session:
+        left = TrainingRun(requested_by="admin", config="config.ci.yml", status=RunStatus.RUNNING.value)
+        session.add(left)
+        session.flush()
+        left_id = left.id
+    app = create_app(Settings(database_url=sqlite_url, rasa_url="http://127.0.0.1:9"), database)
+    with TestClient(app):
+        pass
+    run = _run(database, left_id)
+    assert run.status == RunStatus.FAILED.value
+    assert "Terputus" in (run.error or "")
