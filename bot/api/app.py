@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api import (
     categories,
@@ -69,8 +70,13 @@ async def _close_connectors(connectors: dict[str, Connector]) -> None:
 
 
 def _interrupt_leftover_training(database: Database) -> None:
-    with database.session() as session:
-        interrupted = interrupt_leftovers(session)
+    try:
+        with database.session() as session:
+            interrupted = interrupt_leftovers(session)
+    except SQLAlchemyError as error:
+        # The service must start even while its database is down (/health then answers 503).
+        logging.getLogger(__name__).warning("could not check for interrupted training runs: %s", error)
+        return
     if interrupted:
         logging.getLogger(__name__).warning(
             "%d training run(s) interrupted by a restart marked failed", interrupted
