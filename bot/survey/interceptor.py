@@ -50,6 +50,8 @@ class SurveyInterceptor:
                 if payload is None:
                     return [messages.text_reply(messages.INVALID)]
                 return _on_button(session, turn, payload)
+        if not _may_be_survey_input(text):
+            return None  # the usual turn: no database round trip on the way to Rasa
         with self.database.session() as session:
             survey = survey_service.active_survey(session, turn.channel, turn.sender_id)
             if survey is not None:
@@ -91,11 +93,21 @@ def _words(text: str) -> str:
     return " ".join(text.lower().split()).strip(".!")
 
 
+def _is_score(text: str) -> bool:
+    return text.isascii() and text.isdigit() and MIN_SCORE <= int(text) <= MAX_SCORE
+
+
+def _may_be_survey_input(text: str) -> bool:
+    """Only these typed answers can concern a survey; anything else goes to Rasa whatever the state."""
+    words = _words(text)
+    return _is_score(text) or words in PAUSE_WORDS or words in START_WORDS
+
+
 def _on_typed(session: Session, survey: Survey, text: str) -> list[BotReply] | None:
     if _words(text) in PAUSE_WORDS:
         survey_service.pause(session, survey)
         return [messages.resume_reply(survey.id, messages.PAUSED)]
-    if text.isascii() and text.isdigit() and MIN_SCORE <= int(text) <= MAX_SCORE:
+    if _is_score(text):
         element = survey_service.current_question(session, survey)
         if element is None:  # all answered but not closed: cannot happen through record_answer
             return None
