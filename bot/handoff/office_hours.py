@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import pairwise
 
+from bot.knowledge.faq import MONTHS_ID
 from bot.tickets.sla import WorkingCalendar
 
 MINUTES_PER_DAY = 24 * 60
@@ -24,20 +25,6 @@ _ENTRY = re.compile(
     r"^(?P<days>[1-7](?:\s*[-,]\s*[1-7])*)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$"
 )
 DAY_NAMES = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
-MONTH_NAMES = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
 ZONE_ABBREVIATIONS = {
     "Asia/Jakarta": "WIB",
     "Asia/Pontianak": "WIB",
@@ -140,7 +127,7 @@ def opening_label(moment: datetime, tz_name: str = "Asia/Jakarta") -> str:
     """`Senin, 30 November 2026 pukul 08.00 WIB` (the Indonesian way of writing a time)."""
     zone = ZONE_ABBREVIATIONS.get(tz_name, "")
     day = DAY_NAMES[moment.weekday()]
-    text = f"{day}, {moment.day} {MONTH_NAMES[moment.month - 1]} {moment.year} pukul {moment:%H.%M}"
+    text = f"{day}, {moment.day} {MONTHS_ID[moment.month - 1]} {moment.year} pukul {moment:%H.%M}"
     return f"{text} {zone}" if zone else text
 
 
