@@ -67,6 +67,8 @@ DEFAULT_LEXICON = ROOT / "bot" / "nlu" / "data" / "indocollex_informal_formal_di
 DEFAULT_DOMAIN_TERMS = ROOT / "bot" / "nlu" / "data" / "domain_terms.txt"
 REPORT_JSON = ROOT / "reports" / "nlu_eval.json"
 REPORT_MD = ROOT / "reports" / "nlu_eval.md"
+# Written from the labelling guide without reading nlu_data (see its header); never trained on.
+DEFAULT_UNSEEN = ROOT / "benchmarks" / "data" / "nlu_unseen.yml"
 
 RETRIEVAL_INTENT = "faq"
 FALLBACK_INTENT = "nlu_fallback"
@@ -485,6 +487,29 @@ def per_intent_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
     return markdown_table(header, rows)
 
 
+def unseen_section(report: dict[str, Any]) -> list[str]:
+    unseen = report.get("unseen") or {}
+    metrics = unseen.get("metrics") or {}
+    if not metrics:
+        return []
+    run = [p for p in PIPELINES if p in metrics]
+    rows = [[label, *(metrics[pipeline].get(key) for pipeline in run)] for label, key in SUMMARY_METRICS]
+    lines = [
+        "## Unseen test set",
+        "",
+        f"`{unseen['file']}`: {unseen['examples']} messages written from the labelling guide without reading "
+        "the training data, never trained on; scored by a model trained on all of the data.",
+        "",
+        markdown_table(["metric", *run], rows),
+        "",
+    ]
+    for pipeline in run:
+        confusions = metrics[pipeline]["top_confusions"][:5]
+        text = ", ".join(f"{c['gold']} → {c['predicted']} ({c['count']})" for c in confusions) or "none"
+        lines.append(f"- {pipeline} confusions: {text}")
+    return [*lines, ""]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     metrics = report["metrics"]
     run = report["run"]
@@ -533,6 +558,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             for pipeline in pipelines
         ),
         "",
+        *unseen_section(report),
         "## Robustness: where the informal loss comes from",
         "",
         "`informal` = slang + typos; `slang_only` = formal words replaced from the lexicon (in reverse), "
@@ -639,7 +665,24 @@ def holdout_split(
     return [([i for i in range(len(labels)) if i not in held], test)]
 
 
-def write_training_file(dataset: Dataset, indices: Sequence[int], target: Path) -> None:
+def check_unseen(dataset: Dataset, unseen: Dataset) -> Dataset:
+    """Only the training data's labels; messages that are also training examples (short ones such as "ok"
+    can be) are dropped, so the set stays unseen."""
+    unknown = sorted(set(unseen.labels) - set(dataset.labels))
+    if unknown:
+        raise ValueError(f"unseen set has labels the training data lacks: {', '.join(unknown)}")
+    trained = {_canonical(example.get("text")) for example in dataset.examples}
+    keep = [i for i, example in enumerate(unseen.examples) if _canonical(example.get("text")) not in trained]
+    if len(keep) < len(unseen.examples):
+        log(f"unseen set: {len(unseen.examples) - len(keep)} messages are also training examples, left out")
+    return Dataset([unseen.examples[i] for i in keep], [unseen.labels[i] for i in keep], unseen.training_data)
+
+
+def _canonical(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def write_training_file(dataset: Dataset, indices: Iterable[int], target: Path) -> None:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -758,6 +801,29 @@ def evaluate_fold(
     shutil.rmtree(fold_dir, ignore_errors=True)
 
 
+def evaluate_unseen(
+    pipeline: str, config_file: Path, dataset: Dataset, unseen: Dataset, work: Path
+) -> list[Prediction]:
+    """Train on all of the data and parse the independently written test set (clean text only)."""
+    from rasa.core.agent import Agent
+
+    run_dir = work / f"{pipeline}-all"
+    run_dir.mkdir()
+    data_file = run_dir / "train.yml"
+    write_training_file(dataset, range(len(dataset.examples)), data_file)
+    started = time.perf_counter()
+    model = train(config_file, data_file, run_dir, f"{pipeline}-all")
+    log(f"{pipeline} on all data: trained in {time.perf_counter() - started:.0f} s")
+    agent = Agent.load(str(model))
+    texts = [example.get("text") for example in unseen.examples]
+    parses = parse_texts(agent, texts)
+    predictions = [to_prediction(parse, label, 0) for parse, label in zip(parses, unseen.labels, strict=True)]
+    del agent
+    _release_models()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return predictions
+
+
 def _release_models() -> None:
     """Drop TensorFlow graphs between folds so that memory stays flat over the run."""
     try:
@@ -799,6 +865,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         splits = fold_indices(dataset.labels, folds, args.seed)
     intents = sorted({base_intent(label) for label in dataset.labels})
     topics = sorted({label for label in dataset.labels if "/" in label})
+    unseen = load_dataset(config_path, args.unseen, None) if args.unseen else None
+    if unseen is not None:
+        unseen = check_unseen(dataset, unseen)
     log(f"{len(dataset.examples)} examples, {len(intents)} intents, {len(topics)} FAQ topics, {folds} folds")
 
     informal = InformalTransformer.from_files(args.lexicon, args.domain_terms, seed=args.seed)
@@ -822,12 +891,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     fold, pipeline, config_files[pipeline], dataset, split, transformers, work, state
                 )
             log(f"fold {fold + 1}/{folds} done, {time.perf_counter() - run_started:.0f} s so far")
+        unseen_predictions: dict[str, list[Prediction]] = {}
+        if unseen is not None:
+            for pipeline in pipelines:
+                unseen_predictions[pipeline] = evaluate_unseen(
+                    pipeline, config_files[pipeline], dataset, unseen, work
+                )
 
     metrics = {
         pipeline: {
             variant: compute_metrics(state.predictions[pipeline][variant], intents) for variant in VARIANTS
         }
         for pipeline in pipelines
+    }
+    unseen_metrics = {
+        pipeline: compute_metrics(predictions, intents)
+        for pipeline, predictions in unseen_predictions.items()
     }
     first = pipelines[0]
     shown = zip(state.predictions[first][CLEAN][:8], state.predictions[first][INFORMAL][:8], strict=True)
@@ -863,6 +942,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "duration_s": round((datetime.now(timezone.utc) - started_at).total_seconds()),
         },
         "metrics": metrics,
+        "unseen": {
+            "file": _display(args.unseen) if args.unseen else None,
+            "examples": len(unseen.examples) if unseen is not None else 0,
+            "metrics": unseen_metrics,
+            "errors": {
+                pipeline: [
+                    {"text": p.text, "gold": p.gold, "intent": p.intent, "selector_key": p.selector_key}
+                    for p in predictions
+                    if p.intent != p.gold_intent
+                    or (p.gold_intent == RETRIEVAL_INTENT and p.selector_key != p.gold)
+                ]
+                for pipeline, predictions in unseen_predictions.items()
+            },
+        },
         "per_fold": {
             pipeline: fold_summary(state.predictions[pipeline][CLEAN], intents) for pipeline in pipelines
         },
@@ -907,6 +1000,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--holdout", type=float, default=None, help="one fixed hashed split with this test fraction (0-1)"
     )
+    parser.add_argument(
+        "--unseen",
+        type=Path,
+        default=DEFAULT_UNSEEN,
+        help="independently written test set, scored by a model trained on all data ('' to skip)",
+    )
     parser.add_argument("--out-json", type=Path, default=REPORT_JSON)
     parser.add_argument("--out-md", type=Path, default=REPORT_MD)
     args = parser.parse_args(argv)
@@ -919,6 +1018,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--holdout must be between 0 and 1")
     for name in ("config", "baseline", "data", "domain", "lexicon", "domain_terms", "out_json", "out_md"):
         setattr(args, name, getattr(args, name).resolve())  # before main() changes to the repository root
+    args.unseen = args.unseen.resolve() if args.unseen and str(args.unseen) else None
+    if args.unseen is not None and not args.unseen.exists():
+        parser.error(f"--unseen {args.unseen}: no such file")
     return args
 
 

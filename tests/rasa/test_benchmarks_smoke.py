@@ -263,6 +263,46 @@ def test_eval_markdown_has_the_comparison_and_per_intent_tables() -> None:
     assert len(table_rows) == 1
 
 
+def test_eval_markdown_shows_the_unseen_test_set_when_it_was_scored() -> None:
+    report = _fake_eval_report()
+    assert "## Unseen test set" not in nlu_eval.render_markdown(report)
+
+    report["unseen"] = {
+        "file": "benchmarks/data/nlu_unseen.yml",
+        "examples": 8,
+        "metrics": {p: compute_metrics(_predictions(), ["greet", "goodbye", "faq"]) for p in PIPELINES},
+    }
+    markdown = nlu_eval.render_markdown(report)
+
+    assert "## Unseen test set" in markdown and "8 messages" in markdown
+    assert "| metric | project | baseline |" in markdown
+    assert "- project confusions: goodbye → greet (1)" in markdown
+
+
+def _dataset(pairs: list[tuple[str, str]]) -> nlu_eval.Dataset:
+    from rasa.shared.nlu.training_data.message import Message
+
+    examples = [Message(data={"text": text}) for text, _ in pairs]
+    return nlu_eval.Dataset(examples, [label for _, label in pairs], None)
+
+
+def test_unseen_messages_that_are_training_examples_are_left_out() -> None:
+    training = _dataset([("halo min", "greet"), ("syarat ktp", "faq/ktp_el")])
+    unseen = _dataset([("Halo  MIN", "greet"), ("ktp syaratnya apa", "faq/ktp_el")])
+
+    kept = nlu_eval.check_unseen(training, unseen)
+
+    assert [m.get("text") for m in kept.examples] == ["ktp syaratnya apa"]
+    assert kept.labels == ["faq/ktp_el"]
+
+
+def test_unseen_labels_must_exist_in_the_training_data() -> None:
+    training = _dataset([("halo min", "greet")])
+
+    with pytest.raises(ValueError, match="faq/ktp_el"):
+        nlu_eval.check_unseen(training, _dataset([("syarat ktp", "faq/ktp_el")]))
+
+
 def test_markdown_table_renders_none_and_floats() -> None:
     table = nlu_eval.markdown_table(["a", "b"], [[None, 0.5], ["x", 3]])
 
