@@ -1002,8 +1002,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--unseen",
-        type=Path,
-        default=DEFAULT_UNSEEN,
+        default=str(DEFAULT_UNSEEN),
         help="independently written test set, scored by a model trained on all data ('' to skip)",
     )
     parser.add_argument("--out-json", type=Path, default=REPORT_JSON)
@@ -1018,7 +1017,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--holdout must be between 0 and 1")
     for name in ("config", "baseline", "data", "domain", "lexicon", "domain_terms", "out_json", "out_md"):
         setattr(args, name, getattr(args, name).resolve())  # before main() changes to the repository root
-    args.unseen = args.unseen.resolve() if args.unseen and str(args.unseen) else None
+    args.unseen = Path(args.unseen).resolve() if args.unseen else None
     if args.unseen is not None and not args.unseen.exists():
         parser.error(f"--unseen {args.unseen}: no such file")
     return args
