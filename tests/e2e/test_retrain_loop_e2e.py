@@ -1,9 +1,10 @@
 """The retraining loop end to end with the real CI config and real Rasa: inbox -> label -> train ->
 evaluate -> deploy -> answered correctly in the web chat.
 
-"gmn caranya dapet ikd di hp" (how do I get the digital ID, IKD, on my phone) is a KTP question the CI
-model answers with the "how to complain" topic. An officer flags it, an admin labels it faq/ktp_el from
-the inbox, `bot train` trains a candidate on the CI config (under the machine-wide training lock),
+"gmn caranya dapet ikd di hp" (how do I get the digital ID, IKD, on my phone) and the other phrases below
+are KTP questions about the digital ID, which the training data does not cover; the first one the live CI
+model answers with another FAQ topic is the one followed. An officer flags it, an admin labels it
+faq/ktp_el from the inbox, `bot train` trains a candidate on the CI config (under the machine-wide training lock),
 `bot evaluate` scores it against the live model, `bot model deploy` switches the running service to it
 (blue/green), and the same question from a new citizen now gets the KTP-el answer.
 """
@@ -33,7 +34,14 @@ from tests.e2e.test_conversation_basics import texts
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-retrain-token"
-PHRASE = "gmn caranya dapet ikd di hp"
+# KTP-el questions about the digital ID (IKD), a subject the training data leaves out; the data grows, so
+# the test follows the first phrase the live model misreads instead of relying on one.
+PHRASES = (
+    "gmn caranya dapet ikd di hp",
+    "ikd itu apa sih, wajib diaktivasi?",
+    "aktivasi identitas kependudukan digital di mana",
+    "cara pasang ktp digital di handphone",
+)
 LONG = 1800  # training and two model loads on 2 shared cores
 
 
@@ -126,31 +134,44 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
             server.stop()
 
 
+def _first_misread_phrase(loop: Loop, database: Database, ktp_answer: str) -> tuple[str, int]:
+    """The first phrase the live model answers with another FAQ topic, and its stored message id."""
+    readings: dict[str, tuple[str | None, str | None]] = {}
+    for phrase in PHRASES:
+        answer = loop.chat(f"warga-{uuid.uuid4().hex[:8]}", phrase)
+        with database.session() as session:
+            message = session.scalars(select(Message).where(Message.text == phrase)).one()
+            readings[phrase] = (message.intent, message.faq_topic)
+            if (
+                answer
+                and ktp_answer not in answer
+                and message.intent == "faq"
+                and message.faq_topic != "ktp_el"
+            ):
+                return phrase, message.id
+    raise AssertionError(f"the live CI model should misread one of the phrases: {readings}")
+
+
 def test_a_misread_phrase_is_labelled_retrained_deployed_and_then_answered(loop: Loop) -> None:
     # The web chat shows each paragraph of an answer as its own bubble: compare the first one.
     ktp_answer = load_knowledge_base()["ktp_el"].parts[0].split("\n\n")[0]
-    before = loop.chat(f"warga-{uuid.uuid4().hex[:8]}", PHRASE)
-    assert before and ktp_answer not in before, "the live CI model should misread the phrase"
-
-    # An officer flags the message from the conversation page; it is now in the NLU inbox.
     database = Database(loop.env["DATABASE_URL"])
     try:
+        phrase, message_id = _first_misread_phrase(loop, database, ktp_answer)
+        # An officer flags the message from the conversation page; it is now in the NLU inbox.
         with database.session() as session:
-            message = session.scalars(select(Message).where(Message.text == PHRASE)).one()
-            assert message.intent == "faq" and message.faq_topic != "ktp_el", message.faq_topic
-            message_id = message.id
             inbox.flag(session, message_id, "petugas.e2e", "bot menjawab topik lain")
     finally:
         database.dispose()
 
     listed = loop.bot("nlu", "inbox", "--json")
     assert listed.returncode == 0, listed.stderr
-    group = next(row for row in json.loads(listed.stdout) if row["text"] == PHRASE)
+    group = next(row for row in json.loads(listed.stdout) if row["text"] == phrase)
     labelled = loop.bot(
         "nlu", "label", *group["message_ids"].split(), "--label", "faq/ktp_el", "--by", "admin.e2e"
     )
     assert labelled.returncode == 0, labelled.stderr
-    assert PHRASE not in loop.bot("nlu", "inbox", "--json").stdout
+    assert phrase not in loop.bot("nlu", "inbox", "--json").stdout
 
     trained = loop.bot("train", "--config", "config.ci.yml", "--by", "admin.e2e")
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
@@ -164,12 +185,12 @@ def test_a_misread_phrase_is_labelled_retrained_deployed_and_then_answered(loop:
     report = json.loads(evaluated.stdout)
     assert report["not_worse"] is True
     changed = {row["text"]: row for row in report["changed"]}
-    assert changed[PHRASE]["candidate"] == "faq/ktp_el" and changed[PHRASE]["live"] != "faq/ktp_el"
+    assert changed[phrase]["candidate"] == "faq/ktp_el" and changed[phrase]["live"] != "faq/ktp_el"
 
     deployed = loop.bot("model", "deploy", candidate)
     assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
     health = httpx.get(f"{loop.url}/health", timeout=10).json()
     assert health.get("rasa_model") == model_path.name
 
-    after = loop.chat(f"warga-{uuid.uuid4().hex[:8]}", PHRASE)
+    after = loop.chat(f"warga-{uuid.uuid4().hex[:8]}", phrase)
     assert ktp_answer in after, after[:500]
