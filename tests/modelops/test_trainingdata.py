@@ -127,9 +127,12 @@ def test_merge_adds_database_examples_and_leaves_the_held_out_split_out(
     assert ("syarat bikin ktp pertama kali apa aja?", "faq/ktp_el") not in texts
     assert len(texts) == len({(e.text, e.label) for e in trainingdata.project_examples()}) + 1
     # The rewritten files are still valid Rasa YAML with | blocks; the project's files are untouched.
-    faq = (merged.data_dir / "nlu" / "faq.yml").read_text(encoding="utf-8")
+    faq = (merged.data_dir / "nlu" / "faq" / "ktp_el.yml").read_text(encoding="utf-8")
     assert "examples: |" in faq and yaml.safe_load(faq)["nlu"]
-    assert "syarat bikin ktp pertama kali apa aja?" in (trainingdata.NLU_DATA / "nlu" / "faq.yml").read_text()
+    assert (
+        "syarat bikin ktp pertama kali apa aja?"
+        in (trainingdata.NLU_DATA / "nlu" / "faq" / "ktp_el.yml").read_text()
+    )
     # A data change changes the hash a run records.
     with database.session() as session:
         trainingdata.add_example(session, "ktp digital", "faq/ktp_el", "admin")
