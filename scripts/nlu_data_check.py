@@ -3,8 +3,9 @@
     .venv-rasa/bin/python scripts/nlu_data_check.py [--errors PREFIX ...] [--data nlu_data]
 
 5-fold stratified cross-validation of a linear SVM over the project's normalised text (word 1-2 grams and
-character 2-5 grams, TF-IDF). It is not the model's figure (`make eval` is) but its confusions track DIET's
-closely, so it shows in seconds which examples collide with another label after an edit of `nlu_data/`.
+character 2-5 grams, TF-IDF; C and class weights as in bot/nlu/linear_ensemble.py, the pipeline's linear half).
+It is not the pipeline's figure (`make eval` is) but its confusions track the model's closely, so it shows in
+seconds which examples collide with another label after an edit of `nlu_data/`.
 `--errors faq/pungli file_complaint` lists every misclassified example whose gold or predicted label starts
 with one of the prefixes, with its file: read them against the labelling guide in nlu_data/README.md.
 """
@@ -55,7 +56,8 @@ def cross_validated_predictions(texts: list[str], labels: list[str]) -> list[str
     folds = StratifiedKFold(5, shuffle=True, random_state=42)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        predicted = cross_val_predict(make_pipeline(features, LinearSVC(C=0.5)), texts, labels, cv=folds)
+        model = make_pipeline(features, LinearSVC(C=1.0, class_weight="balanced"))
+        predicted = cross_val_predict(model, texts, labels, cv=folds)
     return [str(label) for label in predicted]
 
 

@@ -12,6 +12,7 @@ from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.utils.io import read_yaml_file
 
+from bot.nlu.linear_ensemble import LinearEnsembleClassifier
 from bot.nlu.patterns import ENTITY_PATTERNS
 from bot.nlu.stemmer import SastrawiStemmer
 from bot.nlu.tokenizer import IndonesianTokenizer
@@ -39,7 +40,7 @@ def test_config_builds_a_valid_graph(path: Path) -> None:
     # Checks the custom components' interfaces and type annotations, as `rasa train` does before training.
     rasa.engine.validation.validate(graph)
     used = {node.uses for node in graph.train_schema.nodes.values()}
-    assert {IndonesianTokenizer, SastrawiStemmer} <= used
+    assert {IndonesianTokenizer, SastrawiStemmer, LinearEnsembleClassifier} <= used
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda path: path.name)
@@ -57,6 +58,7 @@ def test_pipeline_order_and_settings(path: Path) -> None:
         "RegexEntityExtractor",
         "EntitySynonymMapper",
         "ResponseSelector",
+        "bot.nlu.linear_ensemble.LinearEnsembleClassifier",
         "FallbackClassifier",
     ]
     surface, stems, chars = (c for c in config["pipeline"] if c["name"] == "CountVectorsFeaturizer")
@@ -66,6 +68,9 @@ def test_pipeline_order_and_settings(path: Path) -> None:
     pipeline = by_name(config["pipeline"])
     assert pipeline["DIETClassifier"]["entity_recognition"] is False
     assert pipeline["ResponseSelector"]["retrieval_intent"] == "faq"
+    # After DIET and the selector (it blends into their results), before the fallback (which reads the blend).
+    ensemble = pipeline["bot.nlu.linear_ensemble.LinearEnsembleClassifier"]
+    assert 0.0 < ensemble["linear_weight"] < 1.0
     assert 0.4 <= pipeline["FallbackClassifier"]["threshold"] <= 0.5
     policies = by_name(config["policies"])
     assert policies["RulePolicy"]["core_fallback_threshold"] == 0.3

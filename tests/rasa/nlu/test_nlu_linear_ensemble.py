@@ -1,0 +1,220 @@
+"""LinearEnsembleClassifier: trained on featurised data, blended into DIET's and the selector's results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.linear_ensemble import LinearEnsembleClassifier
+from bot.nlu.tokenizer import IndonesianTokenizer
+
+NLU = """
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - halo
+    - halo min
+    - selamat pagi
+    - selamat siang kak
+    - hai
+    - assalamualaikum
+- intent: file_complaint
+  examples: |
+    - jalan di depan rumah saya rusak parah
+    - lampu jalan mati sudah seminggu
+    - sampah menumpuk di pinggir jalan tidak diangkut
+    - petugas kelurahan minta uang buat ngurus surat
+    - saya mau lapor jalan berlubang
+    - air pdam mati tiga hari
+- intent: faq/ktp_el
+  examples: |
+    - syarat bikin ktp apa saja
+    - gimana cara buat e-ktp
+    - ktp hilang ngurusnya gimana
+    - berapa lama ktp jadi
+    - bikin ktp bayar gak
+    - ktp rusak bisa diganti
+- intent: faq/sim
+  examples: |
+    - syarat bikin sim apa saja
+    - cara perpanjang sim
+    - sim hilang gimana
+    - biaya bikin sim berapa
+    - sim c berapa lama jadinya
+    - perpanjang sim bisa online
+"""
+RESPONSES = {
+    "utter_faq/ktp_el": [{"text": "Informasi KTP-el."}],
+    "utter_faq/sim": [{"text": "Informasi SIM."}],
+}
+
+
+def featurizers(storage: LocalModelStorage, context: ExecutionContext) -> list[Any]:
+    words = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "word", "max_ngram": 2},
+        storage,
+        Resource("words"),
+        ExecutionContext(GraphSchema({}), "test-model", node_name="words"),
+    )
+    chars = CountVectorsFeaturizer.create(
+        {
+            **CountVectorsFeaturizer.get_default_config(),
+            "analyzer": "char_wb",
+            "min_ngram": 2,
+            "max_ngram": 4,
+        },
+        storage,
+        Resource("chars"),
+        ExecutionContext(GraphSchema({}), "test-model", node_name="chars"),
+    )
+    return [words, chars]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
+    context = ExecutionContext(GraphSchema({}), "test-model")
+    data = RasaYAMLReader().reads(NLU)
+    data = data.merge(TrainingData(responses=RESPONSES))
+    tokenizer = IndonesianTokenizer(IndonesianTokenizer.get_default_config())
+    tokenizer.process_training_data(data)
+    stages = featurizers(storage, context)
+    for stage in stages:
+        stage.train(data)
+        stage.process_training_data(data)
+    resource = Resource("linear")
+    config = {**LinearEnsembleClassifier.get_default_config(), "linear_weight": 1.0}
+    classifier = LinearEnsembleClassifier.create(config, storage, resource, context)
+    classifier.train(data)
+    return {
+        "tokenizer": tokenizer,
+        "stages": stages,
+        "classifier": classifier,
+        "storage": storage,
+        "resource": resource,
+        "context": context,
+    }
+
+
+def featurised(pipeline: dict[str, Any], text: str, **data: Any) -> Message:
+    message = Message(data={TEXT: text, **data})
+    pipeline["tokenizer"].process([message])
+    for stage in pipeline["stages"]:
+        stage.process([message])
+    return message
+
+
+def load(pipeline: dict[str, Any], weight: float) -> LinearEnsembleClassifier:
+    config = {**LinearEnsembleClassifier.get_default_config(), "linear_weight": weight}
+    return LinearEnsembleClassifier.load(
+        config, pipeline["storage"], pipeline["resource"], pipeline["context"]
+    )
+
+
+@pytest.mark.parametrize(
+    "text, intent, topic",
+    [
+        ("halo kak selamat pagi", "greet", None),
+        ("jalan rusak di depan rumah belum diperbaiki", "file_complaint", None),
+        ("syarat perpanjang sim apa", "faq", "faq/sim"),
+        ("ktp saya hilang, gimana cara ngurusnya", "faq", "faq/ktp_el"),
+    ],
+)
+def test_linear_model_alone_predicts_intent_and_topic(
+    pipeline: dict[str, Any], text: str, intent: str, topic: str | None
+) -> None:
+    message = featurised(pipeline, text)
+    pipeline["classifier"].process([message])
+    assert message.get("intent")["name"] == intent
+    ranking = message.get("intent_ranking")
+    assert ranking[0]["name"] == intent
+    assert sum(item["confidence"] for item in ranking) == pytest.approx(1.0)
+    if topic is not None:
+        response = message.get("response_selector")["faq"]["response"]
+        assert response["intent_response_key"] == topic
+        assert response["utter_action"] == f"utter_{topic}"
+        assert response["responses"] == RESPONSES[f"utter_{topic}"]
+
+
+def test_persisted_model_predicts_the_same(pipeline: dict[str, Any]) -> None:
+    first = featurised(pipeline, "biaya bikin sim berapa ya")
+    second = featurised(pipeline, "biaya bikin sim berapa ya")
+    pipeline["classifier"].process([first])
+    load(pipeline, 1.0).process([second])
+    assert first.get("intent_ranking") == second.get("intent_ranking")
+    assert first.get("response_selector") == second.get("response_selector")
+
+
+def test_blend_mixes_the_earlier_classifiers_probabilities(pipeline: dict[str, Any]) -> None:
+    diet = [{"name": "greet", "confidence": 0.9}, {"name": "faq", "confidence": 0.1}]
+    selector = {
+        "all_retrieval_intents": ["faq"],
+        "faq": {
+            "response": {"intent_response_key": "faq/ktp_el", "confidence": 0.8, "responses": []},
+            "ranking": [
+                {"intent_response_key": "faq/ktp_el", "confidence": 0.8},
+                {"intent_response_key": "faq/sim", "confidence": 0.2},
+            ],
+        },
+    }
+    alone = featurised(pipeline, "perpanjang sim c gimana")
+    load(pipeline, 1.0).process([alone])
+    linear = {item["name"]: item["confidence"] for item in alone.get("intent_ranking")}
+    linear_sim = next(
+        item["confidence"]
+        for item in alone.get("response_selector")["faq"]["ranking"]
+        if item["intent_response_key"] == "faq/sim"
+    )
+
+    mixed = featurised(
+        pipeline,
+        "perpanjang sim c gimana",
+        intent=diet[0],
+        intent_ranking=diet,
+        response_selector=selector,
+    )
+    load(pipeline, 0.5).process([mixed])
+    blended = {item["name"]: item["confidence"] for item in mixed.get("intent_ranking")}
+    assert blended["greet"] == pytest.approx(0.5 * linear.get("greet", 0.0) + 0.45)
+    assert blended["faq"] == pytest.approx(0.5 * linear["faq"] + 0.05)
+    topics = {
+        item["intent_response_key"]: item["confidence"]
+        for item in mixed.get("response_selector")["faq"]["ranking"]
+    }
+    assert topics["faq/sim"] == pytest.approx(0.5 * linear_sim + 0.1)
+
+
+def test_weight_zero_leaves_earlier_results_alone(pipeline: dict[str, Any]) -> None:
+    diet = [{"name": "greet", "confidence": 0.9}, {"name": "faq", "confidence": 0.1}]
+    message = featurised(pipeline, "perpanjang sim c gimana", intent=diet[0], intent_ranking=diet)
+    load(pipeline, 0.0).process([message])
+    assert message.get("intent") == diet[0]
+    assert message.get("response_selector") is None
+
+
+@pytest.mark.parametrize("text", ["", "🙏🙏🙏", "<b>x</b>", "zzzz qqqq " * 300])
+def test_odd_messages_do_not_fail(pipeline: dict[str, Any], text: str) -> None:
+    message = featurised(pipeline, text)
+    pipeline["classifier"].process([message])
+    if text:
+        assert message.get("intent")["name"] in {"greet", "file_complaint", "faq"}
+
+
+def test_untrained_component_changes_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
+    storage = LocalModelStorage(tmp_path_factory.mktemp("empty"))
+    context = ExecutionContext(GraphSchema({}), "test-model")
+    config = LinearEnsembleClassifier.get_default_config()
+    classifier = LinearEnsembleClassifier.load(config, storage, Resource("missing"), context)
+    message = Message(data={TEXT: "halo", "intent": {"name": "greet", "confidence": 1.0}})
+    classifier.process([message])
+    assert message.get("intent") == {"name": "greet", "confidence": 1.0}
