@@ -338,16 +338,21 @@ def _idf(matrix: sp.csr_matrix) -> np.ndarray:
 
 
 def _weighted(raw: list[sp.csr_matrix], idf: list[np.ndarray]) -> sp.csr_matrix:
-    """Sublinear TF-IDF per block, each block scaled to unit length, blocks side by side."""
+    """Sublinear TF-IDF per block, each block scaled to unit length, blocks side by side.
+
+    Works on the stored values only: scipy's general sparse * dense products cost ~7 ms per message here.
+    """
     weighted = []
     for matrix, weights in zip(raw, idf, strict=True):
-        block = matrix.copy().astype(np.float64)
-        block.data = 1.0 + np.log(np.maximum(block.data, 1.0))
-        block = block.multiply(weights).tocsr()
-        norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1)).ravel())
+        block = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+        block.sum_duplicates()
+        block.data = (1.0 + np.log(np.maximum(block.data, 1.0))) * weights[block.indices]
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=block.data**2, minlength=block.shape[0]))
         norms[norms == 0.0] = 1.0
-        weighted.append(sp.diags(1.0 / norms) @ block)
-    return sp.hstack(weighted).tocsr()
+        block.data /= norms[rows]
+        weighted.append(block)
+    return sp.hstack(weighted, format="csr")
 
 
 def _svm(c: float, seed: int) -> Any:

@@ -218,3 +218,20 @@ def test_untrained_component_changes_nothing(tmp_path_factory: pytest.TempPathFa
     message = Message(data={TEXT: "halo", "intent": {"name": "greet", "confidence": 1.0}})
     classifier.process([message])
     assert message.get("intent") == {"name": "greet", "confidence": 1.0}
+
+
+def test_tfidf_blocks_have_unit_length_and_empty_rows_stay_empty() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from bot.nlu.linear_ensemble import _idf, _weighted
+
+    words = sp.csr_matrix(np.array([[2.0, 0.0, 1.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]))
+    chars = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 3.0], [0.0, 0.0], [0.0, 0.0]]))
+    features = _weighted([words, chars], [_idf(words), _idf(chars)]).toarray()
+    lengths = [np.linalg.norm(features[:, :3], axis=1), np.linalg.norm(features[:, 3:], axis=1)]
+    assert lengths[0] == pytest.approx([1.0, 0.0, 1.0, 0.0])
+    assert lengths[1] == pytest.approx([1.0, 1.0, 0.0, 0.0])
+    # Sublinear term frequency (1 + ln 2 for a word written twice) times smooth idf (ln((1 + 4) / (1 + df)) + 1).
+    idf_two_rows, idf_one_row = np.log(5 / 3) + 1, np.log(5 / 2) + 1
+    assert features[0, 0] / features[0, 2] == pytest.approx((1 + np.log(2)) * idf_two_rows / idf_one_row)
