@@ -177,11 +177,7 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
         linear_intents: dict[str, float] = defaultdict(float)
         for label, probability in linear.items():
             linear_intents[label.split("/", 1)[0]] += probability
-        previous = {
-            str(item["name"]): float(item["confidence"])
-            for item in message.get(INTENT_RANKING_KEY) or []
-            if item.get("name") is not None
-        }
+        previous = _confidences(message.get(INTENT_RANKING_KEY), "name")
         # With no earlier classifier the linear model speaks alone.
         weight = self._weight if previous else 1.0
         blended = _mix(linear_intents, previous, weight)
@@ -198,11 +194,7 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
         linear_topics = {label: p / total for label, p in topics.items()}
         selectors = dict(message.get("response_selector") or {})
         selector = dict(selectors.get(self._retrieval_intent) or {})
-        previous = {
-            str(item[INTENT_RESPONSE_KEY]): float(item["confidence"])
-            for item in selector.get("ranking") or []
-            if item.get(INTENT_RESPONSE_KEY)
-        }
+        previous = _confidences(selector.get("ranking"), INTENT_RESPONSE_KEY)
         weight = self._weight if previous else 1.0
         blended = _mix(linear_topics, previous, weight)
         ranking = _ranking(blended, INTENT_RESPONSE_KEY, int(self._config["ranking_length"]))
@@ -379,7 +371,7 @@ def _fit_temperature(features: sp.csr_matrix, labels: list[str], c: float, folds
         scores[np.ix_(test, svm.classes_)] = decision
     losses = {}
     for temperature in TEMPERATURES:
-        probabilities = np.apply_along_axis(_softmax, 1, scores / temperature)
+        probabilities = _softmax(scores / temperature)
         chosen = probabilities[np.arange(len(target)), target]
         losses[temperature] = -float(np.mean(np.log(np.maximum(chosen, 1e-12))))
     best = min(losses, key=lambda t: losses[t])
@@ -388,9 +380,15 @@ def _fit_temperature(features: sp.csr_matrix, labels: list[str], c: float, folds
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - np.max(scores))
-    result: np.ndarray = shifted / shifted.sum()
+    """Softmax over the last axis (one message's scores, or one row per message)."""
+    shifted = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+    result: np.ndarray = shifted / shifted.sum(axis=-1, keepdims=True)
     return result
+
+
+def _confidences(ranking: list[dict[str, Any]] | None, key: str) -> dict[str, float]:
+    """An earlier component's ranking ({key: name, "confidence": p} items) as name -> confidence."""
+    return {str(item[key]): float(item["confidence"]) for item in ranking or [] if item.get(key)}
 
 
 def _mix(linear: dict[str, float], previous: dict[str, float], weight: float) -> dict[str, float]:
