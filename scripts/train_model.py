@@ -83,7 +83,8 @@ def train(config: Path, model_name: str) -> None:
         model_name,
     ]
     started = time.monotonic()
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    # Rasa's own output goes to stderr: stdout carries only the model's path, which callers capture.
+    subprocess.run(command, cwd=ROOT, env=env, stdout=sys.stderr, check=True)
     print(f">> trained {model_name} in {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 

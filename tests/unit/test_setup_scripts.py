@@ -47,3 +47,39 @@ def test_endpoints_follow_the_tracker_store_url() -> None:
     assert 'dialect: "sqlite"' in tracker_store_yaml("")
     postgres = tracker_store_yaml("postgresql://rasa:pw@db.internal:5433/rasa")
     assert 'dialect: "postgresql"' in postgres and "port: 5433" in postgres and 'db: "rasa"' in postgres
+
+
+FAKE_RASA = """#!/usr/bin/env python3
+import sys
+from pathlib import Path
+args = sys.argv[1:]
+out, name = args[args.index("--out") + 1], args[args.index("--fixed-model-name") + 1]
+Path(out, name + ".tar.gz").write_bytes(b"model")
+print("Your Rasa model is trained and saved at '" + out + "/" + name + ".tar.gz'.")
+"""
+
+
+def test_a_first_training_prints_only_the_model_path(tmp_path: Path) -> None:
+    """`make run` starts Rasa with whatever the script prints: Rasa's own chatter must not reach stdout."""
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    (project / "scripts" / "train_model.py").write_bytes((ROOT / "scripts" / "train_model.py").read_bytes())
+    (project / "config.yml").write_text("recipe: default.v1\n")
+    (project / "domain.yml").write_text("version: '3.1'\n")
+    rasa = project / ".venv-rasa" / "bin" / "rasa"
+    rasa.parent.mkdir(parents=True)
+    rasa.write_text(FAKE_RASA)
+    rasa.chmod(0o755)
+    command = [sys.executable, str(project / "scripts" / "train_model.py"), "--config", "config.yml"]
+    cache = {"LAYANAN_CACHE": str(tmp_path / "cache")}
+
+    trained = subprocess.run(
+        command, cwd=project, env={**os.environ, **cache}, capture_output=True, text=True
+    )
+    reused = subprocess.run(command, cwd=project, env={**os.environ, **cache}, capture_output=True, text=True)
+
+    assert trained.returncode == 0, trained.stderr
+    [path] = trained.stdout.splitlines()
+    assert Path(path).is_file() and Path(path).parent == project / "models"
+    assert "Your Rasa model is trained" in trained.stderr
+    assert reused.stdout == trained.stdout
