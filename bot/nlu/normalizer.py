@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.nlu.patterns import canonical_nik, canonical_phone, canonical_ticket_code
-from bot.nlu.segmenter import Piece, segment
+from bot.nlu.segmenter import EMOJI_WORDS, Piece, segment
 
 DATA_DIR = Path(__file__).resolve().with_name("data")
 LEXICON_FILE = DATA_DIR / "indocollex_informal_formal_dict.tsv"
@@ -167,7 +167,7 @@ class TextNormalizer:
     # Public API ---------------------------------------------------------------------------------------
 
     def normalize(self, text: str) -> str:
-        """The normalised words of `text` joined by single spaces (punctuation and emoji dropped)."""
+        """The normalised words of `text` joined by single spaces (punctuation and most emoji dropped)."""
         return " ".join(token.text for token in self.analyze(text))
 
     def normalize_token(self, token: str) -> str:
@@ -218,6 +218,8 @@ class TextNormalizer:
                 NormalizedToken("rp", piece.start, piece.start + 2, kind),
                 NormalizedToken(piece.text[digits_at:], piece.start + digits_at, piece.end, kind),
             ]
+        if kind == "emoji":
+            return self._expand(self.normalize_word(EMOJI_WORDS[piece.text[0]]), piece.start, piece.end, kind)
         if kind == "word" and ("-" in piece.text or "'" in piece.text or "’" in piece.text):
             return self._analyze_compound(piece)
         if kind == "word":

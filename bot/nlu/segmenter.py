@@ -2,8 +2,9 @@
 
 One regular-expression alternation, tried left to right at each position, so that values which must stay
 whole (a tracking code, an NIK, a phone number written with spaces, a URL) win over the plain word rule.
-Emoji, punctuation and other symbols belong to no piece and are skipped. Pure Python, deterministic, linear
-in the length of the text.
+Punctuation, symbols and most emoji belong to no piece and are skipped; the few emoji that citizens send as a
+yes or a no (👍, ❌, ...) are pieces of their own, which the normaliser reads as words. Pure Python,
+deterministic, linear in the length of the text.
 """
 
 from __future__ import annotations
@@ -29,6 +30,23 @@ _MARKUP = r"</?[A-Za-z][^<>]{0,200}>"
 # Letters and digits, joined by inner hyphens or apostrophes: "e-KTP", "BPJS-nya", "anak-anak", "jum'at".
 _WORD = r"[^\W_]+(?:['’-][^\W_]+)*"
 
+# Emoji sent alone as an answer to a yes/no question: the normaliser reads them as these words. Emoji whose
+# meaning depends on the sentence (🙏 is "please" as often as "thanks", 👋 is hello or bye) stay skipped.
+EMOJI_WORDS = {
+    "👍": "iya",
+    "👌": "iya",
+    "✅": "iya",
+    "☑": "iya",
+    "✔": "iya",
+    "🆗": "oke",
+    "👎": "tidak",
+    "❌": "tidak",
+    "✖": "tidak",
+    "🙅": "tidak",
+}
+# The emoji itself, then any skin-tone modifier or variation selector that belongs to it.
+_EMOJI = "[" + "".join(EMOJI_WORDS) + "][\U0001f3fb-\U0001f3ff\ufe0f]*"
+
 _PIECE = re.compile(
     rf"(?P<url>{URL})"
     rf"|(?P<email>{EMAIL})"
@@ -39,7 +57,8 @@ _PIECE = re.compile(
     rf"|(?P<money>{_MONEY})"
     rf"|(?P<number>{_NUMBER})"
     rf"|(?P<abbreviation>{_ABBREVIATION})"
-    rf"|(?P<word>{_WORD})",
+    rf"|(?P<word>{_WORD})"
+    rf"|(?P<emoji>{_EMOJI})",
     re.IGNORECASE,
 )
 _URL_TRAILING_PUNCTUATION = ".,;:!?)]}\"'"
@@ -50,7 +69,7 @@ class Piece:
     text: str
     start: int
     end: int
-    # url, email, ticket_code, phone_number, nik, money, number, abbreviation or word
+    # url, email, ticket_code, phone_number, nik, money, number, abbreviation, word or emoji
     kind: str
 
 

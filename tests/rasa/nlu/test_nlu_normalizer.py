@@ -132,6 +132,7 @@ def test_offsets_point_at_the_original_characters(normalizer: TextNormalizer) ->
         ("+6281234567890", "+62 812 3456 7890"),
         ("tidak", "gatau"),
         ("tahu", "gatau"),
+        ("iya", "👍"),
     ]
 
 
@@ -160,8 +161,29 @@ def test_odd_input_does_not_crash(normalizer: TextNormalizer, text: str) -> None
 
 
 def test_emoji_and_markup_are_dropped(normalizer: TextNormalizer) -> None:
-    assert normalizer.normalize("👍") == ""
     assert normalizer.normalize("<b>jalan</b> rusak 😡😡") == "jalan rusak"
+    assert normalizer.normalize("🙏👋😀") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("👍", "iya"),
+        ("👍🏽", "iya"),
+        ("✅", "iya"),
+        ("✔️", "iya"),
+        ("❌", "tidak"),
+        ("👎🏻", "tidak"),
+        ("ok 👌", "oke iya"),
+    ],
+)
+def test_yes_and_no_emoji_are_read_as_words(normalizer: TextNormalizer, text: str, expected: str) -> None:
+    assert normalizer.normalize(text) == expected
+
+
+def test_an_emoji_word_spans_the_emoji_and_its_modifier(normalizer: TextNormalizer) -> None:
+    [token] = normalizer.analyze("🙅🏽‍♀️")
+    assert (token.text, token.start, token.end) == ("tidak", 0, 2)
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_offsets_are_inside_the_text_and_ordered(tokenizer: IndonesianTokenizer)
         assert text[token.start : token.end].strip() == text[token.start : token.end]
 
 
-@pytest.mark.parametrize(("text", "token_text"), [("👍", "👍"), ("  ?? ", "??"), ("", "")])
+@pytest.mark.parametrize(("text", "token_text"), [("😡", "😡"), ("  ?? ", "??"), ("", "")])
 def test_a_message_without_words_still_has_one_token(
     tokenizer: IndonesianTokenizer, text: str, token_text: str
 ) -> None:
@@ -83,3 +83,8 @@ def test_training_data_tokenizes_text_and_intent(tokenizer: IndonesianTokenizer)
     example = data.training_examples[0]
     assert [token.text for token in example.get(TOKENS_NAMES[TEXT])] == ["bagaimana", "cara", "buat", "ktp"]
     assert [token.text for token in example.get(TOKENS_NAMES[INTENT])] == ["faq"]
+
+
+def test_a_thumbs_up_alone_is_a_yes(tokenizer: IndonesianTokenizer) -> None:
+    [token] = tokenize(tokenizer, "👍")
+    assert (token.text, token.start, token.end) == ("iya", 0, 1)
