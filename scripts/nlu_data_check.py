@@ -47,7 +47,8 @@ def cross_validated_predictions(texts: list[str], labels: list[str]) -> list[str
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline, make_union
-    from sklearn.svm import LinearSVC
+
+    from bot.nlu.linear_ensemble import LinearEnsembleClassifier, linear_svm
 
     features = make_union(
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
@@ -56,7 +57,8 @@ def cross_validated_predictions(texts: list[str], labels: list[str]) -> list[str
     folds = StratifiedKFold(5, shuffle=True, random_state=42)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = make_pipeline(features, LinearSVC(C=1.0, class_weight="balanced"))
+        svm = linear_svm(LinearEnsembleClassifier.get_default_config()["C"], seed=42)
+        model = make_pipeline(features, svm)
         predicted = cross_val_predict(model, texts, labels, cv=folds)
     return [str(label) for label in predicted]
 

@@ -251,7 +251,7 @@ class _LinearModel:
         raw = [_stack_block(blocks, origin, width) for origin, width in zip(origins, widths, strict=True)]
         idf = [_idf(matrix) for matrix in raw]
         features = _weighted(raw, idf)
-        svm = _svm(c, seed).fit(features, labels)
+        svm = linear_svm(c, seed).fit(features, labels)
         classes = [str(label) for label in svm.classes_]
         temperature = _fit_temperature(features, labels, c, folds, seed)
         return cls(origins, widths, idf, svm.coef_, svm.intercept_, classes, temperature)
@@ -347,7 +347,8 @@ def _weighted(raw: list[sp.csr_matrix], idf: list[np.ndarray]) -> sp.csr_matrix:
     return sp.hstack(weighted, format="csr")
 
 
-def _svm(c: float, seed: int) -> Any:
+def linear_svm(c: float, seed: int) -> Any:
+    """The class-balanced linear SVM of this component (also used by scripts/nlu_data_check.py)."""
     from sklearn.svm import LinearSVC
 
     return LinearSVC(C=c, class_weight="balanced", random_state=seed)
@@ -364,7 +365,7 @@ def _fit_temperature(features: sp.csr_matrix, labels: list[str], c: float, folds
     target = np.array([index[label] for label in labels])
     scores = np.zeros((len(labels), len(classes)))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, target):
-        svm = _svm(c, seed).fit(features[train], target[train])
+        svm = linear_svm(c, seed).fit(features[train], target[train])
         decision = svm.decision_function(features[test])
         if decision.ndim == 1:
             decision = np.stack([-decision, decision], axis=1)
