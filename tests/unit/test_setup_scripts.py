@@ -10,9 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+def run(command: list[str], cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+        command, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
     )
 
 
@@ -71,12 +71,10 @@ def test_a_first_training_prints_only_the_model_path(tmp_path: Path) -> None:
     rasa.write_text(FAKE_RASA)
     rasa.chmod(0o755)
     command = [sys.executable, str(project / "scripts" / "train_model.py"), "--config", "config.yml"]
-    cache = {"LAYANAN_CACHE": str(tmp_path / "cache")}
+    cache = str(tmp_path / "cache")
 
-    trained = subprocess.run(
-        command, cwd=project, env={**os.environ, **cache}, capture_output=True, text=True
-    )
-    reused = subprocess.run(command, cwd=project, env={**os.environ, **cache}, capture_output=True, text=True)
+    trained = run(command, cwd=project, LAYANAN_CACHE=cache)
+    reused = run(command, cwd=project, LAYANAN_CACHE=cache)
 
     assert trained.returncode == 0, trained.stderr
     [path] = trained.stdout.splitlines()
