@@ -1,13 +1,18 @@
 """Seconds-fast check of the training data: where do labels collide?
 
     .venv-rasa/bin/python scripts/nlu_data_check.py [--errors PREFIX ...] [--data nlu_data]
+        [--seeds 42 7 123] [--without phrase_chars]
 
-5-fold stratified cross-validation of a linear SVM over the project's normalised text (word 1-2 grams and
-character 2-5 grams, TF-IDF; C and class weights as in bot/nlu/linear_ensemble.py, the pipeline's linear half).
+5-fold stratified cross-validation of a linear SVM over the project's normalised text, with the feature blocks of
+config.yml's featurizers (word 1-2 grams, Sastrawi stems, character 2-5 grams within words, character 3-6 grams
+across words; sublinear TF-IDF, each block unit length; C and class weights as in bot/nlu/linear_ensemble.py, the
+pipeline's linear half).
 It is not the pipeline's figure (`make eval` is) but its confusions track the model's closely, so it shows in
 seconds which examples collide with another label after an edit of `nlu_data/`.
 `--errors faq/pungli file_complaint` lists every misclassified example whose gold or predicted label starts
 with one of the prefixes, with its file: read them against the labelling guide in nlu_data/README.md.
+`--seeds` repeats the cross-validation with other fold shuffles and prints the mean (a single shuffle moves by
+about 0.003); `--without BLOCK` leaves a feature block out, to measure what it adds.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sys
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -43,24 +49,67 @@ def load_examples(data_dir: Path) -> list[tuple[str, str, Path]]:
     return examples
 
 
-def cross_validated_predictions(texts: list[str], labels: list[str]) -> list[str]:
+# Feature blocks as in config.yml: name -> (which text, analyzer, n-gram range, min_df).
+BLOCKS: dict[str, tuple[str, str, tuple[int, int], int]] = {
+    "words": ("surface", "word", (1, 2), 1),
+    "stems": ("stems", "word", (1, 1), 1),
+    "chars": ("surface", "char_wb", (2, 5), 2),
+    "phrase_chars": ("surface", "char", (3, 6), 2),
+}
+
+
+def feature_union(blocks: list[str]) -> Any:
+    """Sublinear TF-IDF per block (unit length each), side by side; input rows are {"surface": .., "stems": ..}."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import FunctionTransformer
+
+    def column(name: str) -> FunctionTransformer:
+        return FunctionTransformer(lambda rows: [row[name] for row in rows])
+
+    return make_union(
+        *(
+            make_pipeline(
+                column(BLOCKS[block][0]),
+                TfidfVectorizer(
+                    analyzer=BLOCKS[block][1],
+                    ngram_range=BLOCKS[block][2],
+                    min_df=BLOCKS[block][3],
+                    sublinear_tf=True,
+                ),
+            )
+            for block in blocks
+        )
+    )
+
+
+def cross_validated_predictions(
+    rows: list[dict[str, str]], labels: list[str], blocks: list[str], seed: int = 42
+) -> list[str]:
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
 
     from bot.nlu.linear_ensemble import LinearEnsembleClassifier, linear_svm
 
-    features = make_union(
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
-    )
-    folds = StratifiedKFold(5, shuffle=True, random_state=42)
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         svm = linear_svm(LinearEnsembleClassifier.get_default_config()["C"], seed=42)
-        model = make_pipeline(features, svm)
-        predicted = cross_val_predict(model, texts, labels, cv=folds)
+        model = make_pipeline(feature_union(blocks), svm)
+        predicted = cross_val_predict(model, rows, labels, cv=folds)
     return [str(label) for label in predicted]
+
+
+def summary(labels: list[str], predicted: list[str]) -> tuple[float, float, float]:
+    """(intent accuracy, intent macro-F1, FAQ-topic accuracy) of flat labels such as faq/ktp_el."""
+    from sklearn.metrics import f1_score
+
+    gold = [label.split("/")[0] for label in labels]
+    base = [label.split("/")[0] for label in predicted]
+    faq = [i for i, label in enumerate(labels) if label.startswith("faq/")]
+    accuracy = sum(g == p for g, p in zip(gold, base, strict=True)) / len(gold)
+    topic = sum(predicted[i] == labels[i] for i in faq) / len(faq) if faq else 0.0
+    return accuracy, float(f1_score(gold, base, average="macro")), topic
 
 
 def report(examples: list[tuple[str, str, Path]], predicted: list[str], prefixes: list[str]) -> None:
@@ -71,13 +120,9 @@ def report(examples: list[tuple[str, str, Path]], predicted: list[str], prefixes
     base = [label.split("/")[0] for label in predicted]
     faq = [i for i, label in enumerate(labels) if label.startswith("faq/")]
     duplicates = [text for text, count in Counter(text for text, _, _ in examples).items() if count > 1]
-    accuracy = sum(g == p for g, p in zip(gold, base, strict=True)) / len(gold)
-    topic = sum(predicted[i] == labels[i] for i in faq) / len(faq) if faq else 0.0
+    accuracy, macro_f1, topic = summary(labels, predicted)
     print(f"examples {len(examples)}, duplicates {len(duplicates)} {duplicates[:5]}")
-    print(
-        f"intent accuracy {accuracy:.3f}  macro-F1 {f1_score(gold, base, average='macro'):.3f}  "
-        f"FAQ-topic accuracy {topic:.3f}"
-    )
+    print(f"intent accuracy {accuracy:.3f}  macro-F1 {macro_f1:.3f}  FAQ-topic accuracy {topic:.3f}")
     names = sorted(set(gold))
     scores = f1_score(gold, base, average=None, labels=names)
     print(
@@ -102,15 +147,42 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--errors", nargs="*", default=[], metavar="PREFIX", help="list these labels' errors")
     parser.add_argument("--data", type=Path, default=ROOT / "nlu_data", help="training data directory")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[], help="more fold shuffles, mean printed")
+    parser.add_argument(
+        "--without", nargs="*", default=[], choices=sorted(BLOCKS), help="feature blocks to leave out"
+    )
     args = parser.parse_args(argv)
 
+    examples = load_examples(args.data.resolve())
+    rows = normalised_rows([text for text, _, _ in examples])
+    labels = [label for _, label, _ in examples]
+    blocks = [block for block in BLOCKS if block not in args.without]
+    predicted = cross_validated_predictions(rows, labels, blocks)
+    report(examples, predicted, args.errors)
+    if args.seeds:
+        runs = [
+            summary(labels, cross_validated_predictions(rows, labels, blocks, seed)) for seed in args.seeds
+        ]
+        means = [sum(values) / len(values) for values in zip(*runs, strict=True)]
+        print(
+            f"mean over fold seeds {args.seeds}: intent accuracy {means[0]:.4f}  macro-F1 {means[1]:.4f}  "
+            f"FAQ-topic accuracy {means[2]:.4f}  (blocks: {', '.join(blocks)})"
+        )
+
+
+def normalised_rows(texts: list[str]) -> list[dict[str, str]]:
+    """Each text as the pipeline sees it: normalised tokens ("surface") and their Sastrawi stems ("stems")."""
+    from bot.nlu.stemmer import SastrawiStemmer
     from bot.nlu.tokenizer import shared_normalizer
 
-    examples = load_examples(args.data.resolve())
     normalizer = shared_normalizer()
-    texts = [normalizer.normalize(text) for text, _, _ in examples]
-    predicted = cross_validated_predictions(texts, [label for _, label, _ in examples])
-    report(examples, predicted, args.errors)
+    # Storage and resource are only used for persisting; the training-time behaviour (no per-message budget).
+    stem = SastrawiStemmer({}, model_storage=cast(Any, None), resource=cast(Any, None)).stem
+    rows = []
+    for text in texts:
+        surface = normalizer.normalize(text)
+        rows.append({"surface": surface, "stems": " ".join(stem(word) for word in surface.split())})
+    return rows
 
 
 if __name__ == "__main__":

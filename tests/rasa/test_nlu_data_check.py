@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from scripts import nlu_data_check
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write(path: Path, text: str) -> None:
@@ -38,8 +42,42 @@ def test_cross_validation_predicts_every_example_once_and_separates_clear_labels
     potholes = ["jalan rusak parah", "jalan berlubang", "jalan rusak di desa", "jalan rusak lagi"]
     potholes += ["jalan berlubang besar", "jalan rusak dekat pasar"]
 
+    rows = nlu_data_check.normalised_rows(greetings + potholes)
+
     predicted = nlu_data_check.cross_validated_predictions(
-        greetings + potholes, ["greet"] * 6 + ["file_complaint"] * 6
+        rows, ["greet"] * 6 + ["file_complaint"] * 6, blocks=list(nlu_data_check.BLOCKS)
     )
 
     assert predicted == ["greet"] * 6 + ["file_complaint"] * 6
+
+
+def test_rows_hold_the_normalised_text_and_its_stems() -> None:
+    [row] = nlu_data_check.normalised_rows(["Gmn pelayanannya di kantor?"])
+
+    assert row["surface"].split()[0] == "bagaimana"
+    assert "layan" in row["stems"].split()
+    assert "pelayanannya" in row["surface"].split()
+
+
+def test_summary_scores_intents_on_base_labels_and_topics_exactly() -> None:
+    labels = ["faq/ktp_el", "faq/sim", "greet", "file_complaint"]
+    predicted = ["faq/ktp_el", "faq/ktp_el", "greet", "faq/sim"]
+
+    accuracy, macro_f1, topic = nlu_data_check.summary(labels, predicted)
+
+    assert accuracy == 0.75  # faq/sim -> faq/ktp_el is still the faq intent
+    assert topic == 0.5
+    assert 0.0 < macro_f1 < 1.0
+
+
+def test_feature_blocks_mirror_the_featurizers_of_config_yml() -> None:
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    featurizers = {c["alias"]: c for c in config["pipeline"] if c["name"] == "CountVectorsFeaturizer"}
+
+    assert set(featurizers) == set(nlu_data_check.BLOCKS)
+    for alias, (text, analyzer, (low, high), min_df) in nlu_data_check.BLOCKS.items():
+        featurizer = featurizers[alias]
+        assert featurizer["use_lemma"] is (text == "stems")
+        assert featurizer["analyzer"] == analyzer
+        assert (featurizer.get("min_ngram", 1), featurizer.get("max_ngram", 1)) == (low, high)
+        assert featurizer.get("min_df", 1) == min_df

@@ -54,6 +54,7 @@ def test_pipeline_order_and_settings(path: Path) -> None:
         "CountVectorsFeaturizer",
         "CountVectorsFeaturizer",
         "CountVectorsFeaturizer",
+        "CountVectorsFeaturizer",
         "DIETClassifier",
         "RegexEntityExtractor",
         "EntitySynonymMapper",
@@ -61,13 +62,20 @@ def test_pipeline_order_and_settings(path: Path) -> None:
         "bot.nlu.linear_ensemble.LinearEnsembleClassifier",
         "FallbackClassifier",
     ]
-    surface, stems, chars = (c for c in config["pipeline"] if c["name"] == "CountVectorsFeaturizer")
+    surface, stems, chars, phrases = (c for c in config["pipeline"] if c["name"] == "CountVectorsFeaturizer")
     assert surface["use_lemma"] is False and (surface["min_ngram"], surface["max_ngram"]) == (1, 2)
     assert stems["use_lemma"] is True
     assert chars["analyzer"] == "char_wb" and chars["use_lemma"] is False
+    assert phrases["analyzer"] == "char" and phrases["use_lemma"] is False
     pipeline = by_name(config["pipeline"])
     assert pipeline["DIETClassifier"]["entity_recognition"] is False
     assert pipeline["ResponseSelector"]["retrieval_intent"] == "faq"
+    # The cross-word character n-grams feed the linear model only: DIET and the selector name their inputs.
+    featurizer_aliases = {c["alias"] for c in config["pipeline"] if "Featurizer" in c["name"]}
+    network_inputs = {"regex", "words", "stems", "chars"}
+    assert featurizer_aliases == network_inputs | {phrases["alias"]}
+    assert set(pipeline["DIETClassifier"]["featurizers"]) == network_inputs
+    assert set(pipeline["ResponseSelector"]["featurizers"]) == network_inputs
     # After DIET and the selector (it blends into their results), before the fallback (which reads the blend).
     ensemble = pipeline["bot.nlu.linear_ensemble.LinearEnsembleClassifier"]
     assert 0.0 < ensemble["linear_weight"] < 1.0
