@@ -49,13 +49,27 @@ def load_examples(data_dir: Path) -> list[tuple[str, str, Path]]:
     return examples
 
 
-# Feature blocks as in config.yml: name -> (which text, analyzer, n-gram range, min_df).
-BLOCKS: dict[str, tuple[str, str, tuple[int, int], int]] = {
-    "words": ("surface", "word", (1, 2), 1),
-    "stems": ("stems", "word", (1, 1), 1),
-    "chars": ("surface", "char_wb", (2, 5), 2),
-    "phrase_chars": ("surface", "char", (3, 6), 2),
-}
+Block = tuple[str, str, tuple[int, int], int]  # (which text, analyzer, n-gram range, min_df)
+
+
+def feature_blocks(config_path: Path) -> dict[str, Block]:
+    """The CountVectorsFeaturizers of a Rasa config by alias, with Rasa's defaults for unset options."""
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    return {
+        component["alias"]: (
+            "stems" if component.get("use_lemma", True) else "surface",
+            component.get("analyzer", "word"),
+            (component.get("min_ngram", 1), component.get("max_ngram", 1)),
+            component.get("min_df", 1),
+        )
+        for component in config["pipeline"]
+        if component["name"] == "CountVectorsFeaturizer"
+    }
+
+
+BLOCKS = feature_blocks(ROOT / "config.yml")
 
 
 def feature_union(blocks: list[str]) -> Any:

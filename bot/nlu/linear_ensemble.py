@@ -9,8 +9,8 @@ Rasa's) and this component, placed after both, mixes its own probabilities into 
 
 How:
 - Inputs are the sparse sentence features of the pipeline's featurizers (word, stem and character n-grams,
-  character n-grams across words, regex flags), one block per featurizer; each block gets sublinear TF-IDF weights and unit length, so the
-  many character n-grams do not drown the words.
+  character n-grams across words, regex flags), one block per featurizer; each block gets sublinear TF-IDF
+  weights and unit length, so the many character n-grams do not drown the words.
 - One linear SVM over flat labels (`greet`, `file_complaint`, `faq/ktp_el`, ...; classes weighted by their
   size so small intents count), so intent and FAQ topic come from one decision.
 - SVM scores become probabilities by a softmax whose temperature is fitted on cross-validated scores at
