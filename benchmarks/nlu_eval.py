@@ -23,6 +23,10 @@ when a seeded hash of its label and text falls in the first 20 %. The assignment
 depend on the rest of the data, so after examples are added the old held-out ones stay held out and a
 before/after comparison can be restricted to them (the report lists every held-out prediction).
 `--pipelines project` trains the project pipeline only (half the time).
+
+The project pipeline's LinearEnsembleClassifier also reports its unblended parts in this run, so the report's
+"Blend weight" table re-scores the same held-out predictions for other `linear_weight` values: the weight is
+chosen by cross-validation on the current data without a training per candidate.
 """
 
 from __future__ import annotations
@@ -71,6 +75,10 @@ REPORT_MD = ROOT / "reports" / "nlu_eval.md"
 DEFAULT_UNSEEN = ROOT / "benchmarks" / "data" / "nlu_unseen.yml"
 
 RETRIEVAL_INTENT = "faq"
+ENSEMBLE = "bot.nlu.linear_ensemble.LinearEnsembleClassifier"
+ENSEMBLE_PARTS = "linear_ensemble_parts"
+# linear_weight values scored from the unblended parts of the project pipeline's predictions.
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0)
 FALLBACK_INTENT = "nlu_fallback"
 DEFAULT_FOLDS = 5
 QUICK_FOLDS = 2
@@ -277,6 +285,9 @@ class Prediction:
     # The best real intent even when the FallbackClassifier answered nlu_fallback: the classifier's own
     # quality, before the bot's "I'm not sure" policy.
     raw_intent: str = ""
+    # LinearEnsembleClassifier's unblended parts (its `output_parts` option): the linear model's label
+    # probabilities and the earlier intent and FAQ-topic rankings, from which any blend weight can be scored.
+    parts: dict[str, dict[str, float]] | None = None
 
     @property
     def gold_intent(self) -> str:
@@ -367,9 +378,47 @@ def fold_summary(predictions: Sequence[Prediction], labels: Sequence[str]) -> di
     return {"intent_accuracy": spread(accuracy), "intent_macro_f1": spread(macro)}
 
 
+def blend_sweep(predictions: Sequence[Prediction], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Metrics before the fallback for each blend weight in BLEND_WEIGHTS (empty without ensemble parts).
+
+    A message without parts keeps its prediction: Rasa answers "/start"-style messages without the NLU graph.
+    """
+    if not any(p.parts for p in predictions):
+        return []
+    from bot.nlu.linear_ensemble import blended_top
+
+    rows = []
+    for weight in BLEND_WEIGHTS:
+        blended = []
+        for p in predictions:
+            if p.parts:
+                intent, topic = blended_top(p.parts, weight, RETRIEVAL_INTENT)
+                p = replace(p, intent=intent, selector_key=topic, raw_intent="")
+            blended.append(replace(p, intent=p.raw_intent or p.intent, raw_intent="", parts=None))
+        scores = compute_metrics(blended, labels)
+        rows.append(
+            {
+                "linear_weight": weight,
+                "intent_accuracy": scores["intent_accuracy"],
+                "intent_macro_f1": scores["intent_macro_f1"],
+                "faq_topic_accuracy": scores["faq_topic_accuracy"],
+            }
+        )
+    return rows
+
+
 # --------------------------------------------------------------------------------------------------------
 # Configs
 # --------------------------------------------------------------------------------------------------------
+
+
+def with_ensemble_parts(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose LinearEnsembleClassifier also outputs its unblended parts (for blend_sweep)."""
+    result = copy.deepcopy(config)
+    for component in _components(result):
+        if component.get("name") == ENSEMBLE:
+            component["output_parts"] = True
+    return result
 
 
 def _components(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -510,6 +559,39 @@ def unseen_section(report: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def blend_section(report: dict[str, Any]) -> list[str]:
+    sweep = report.get("blend_sweep") or {}
+    clean, informal = sweep.get(CLEAN) or [], sweep.get(INFORMAL) or []
+    if not clean:
+        return []
+    rows = [
+        [
+            row["linear_weight"],
+            row["intent_macro_f1"],
+            row["faq_topic_accuracy"],
+            *(
+                [informal[index]["intent_macro_f1"], informal[index]["faq_topic_accuracy"]]
+                if len(informal) == len(clean)
+                else ["", ""]
+            ),
+        ]
+        for index, row in enumerate(clean)
+    ]
+    return [
+        "## Blend weight (project pipeline)",
+        "",
+        "The same cross-validated predictions re-scored for other `linear_weight` values of "
+        "LinearEnsembleClassifier (0 = DIET and the ResponseSelector alone, 1 = the linear model alone), "
+        "before the FallbackClassifier.",
+        "",
+        markdown_table(
+            ["linear_weight", "macro-F1 clean", "FAQ-topic clean", "macro-F1 informal", "FAQ-topic informal"],
+            rows,
+        ),
+        "",
+    ]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     metrics = report["metrics"]
     run = report["run"]
@@ -559,6 +641,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         ),
         "",
         *unseen_section(report),
+        *blend_section(report),
         "## Robustness: where the informal loss comes from",
         "",
         "`informal` = slang + typos; `slang_only` = formal words replaced from the lexicon (in reverse), "
@@ -738,6 +821,7 @@ def to_prediction(parse: dict[str, Any], gold: str, fold: int) -> Prediction:
         selector_key=key,
         fold=fold,
         raw_intent=ranked[0] if ranked else str(intent.get("name") or ""),
+        parts=parse.get(ENSEMBLE_PARTS),
     )
 
 
@@ -849,7 +933,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pipelines = PIPELINES if args.pipelines == "both" else (args.pipelines,)
     epochs_cap = args.epochs if args.epochs is not None else (QUICK_MAX_EPOCHS if args.quick else None)
     config_path, baseline_path = args.config, args.baseline
-    project_config = cap_epochs(read_yaml(config_path), epochs_cap)
+    project_config = with_ensemble_parts(cap_epochs(read_yaml(config_path), epochs_cap))
     baseline_config, alignment = align_baseline(read_yaml(baseline_path), read_yaml(config_path))
     baseline_config = cap_epochs(baseline_config, epochs_cap)
     for note in alignment:
@@ -958,6 +1042,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "per_fold": {
             pipeline: fold_summary(state.predictions[pipeline][CLEAN], intents) for pipeline in pipelines
+        },
+        "blend_sweep": {
+            variant: blend_sweep(state.predictions[first][variant], intents)
+            for variant in (CLEAN, INFORMAL)
+            if first == PROJECT
         },
         "timing": state.timing,
         # Every clean held-out prediction, so that two runs can be compared on the examples they share.

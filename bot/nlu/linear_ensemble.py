@@ -72,6 +72,10 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
             "calibration_folds": 3,
             "ranking_length": 10,
             "random_seed": 2024,
+            # Also output the unblended parts (`linear_ensemble_parts`: the linear model's labels, the earlier
+            # intent ranking and FAQ-topic ranking), so that an evaluation can score every blend weight from
+            # one cross-validation run (benchmarks/nlu_eval.py); off in the shipped config.
+            "output_parts": False,
         }
 
     def __init__(
@@ -169,34 +173,36 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
             if not message.get(TEXT):
                 continue
             probabilities = self._model.predict_proba(_sentence_blocks(message))
+            if self._config["output_parts"]:
+                self._output_parts(message, probabilities)
             self._blend_intent(message, probabilities)
             self._blend_topic(message, probabilities)
         return messages
 
+    def _output_parts(self, message: Message, linear: dict[str, float]) -> None:
+        selector = (message.get("response_selector") or {}).get(self._retrieval_intent) or {}
+        parts = {
+            "linear": linear,
+            "intents": _confidences(message.get(INTENT_RANKING_KEY), "name"),
+            "topics": _confidences(selector.get("ranking"), INTENT_RESPONSE_KEY),
+        }
+        message.set("linear_ensemble_parts", parts, add_to_output=True)
+
     def _blend_intent(self, message: Message, linear: dict[str, float]) -> None:
-        linear_intents: dict[str, float] = defaultdict(float)
-        for label, probability in linear.items():
-            linear_intents[label.split("/", 1)[0]] += probability
         previous = _confidences(message.get(INTENT_RANKING_KEY), "name")
-        # With no earlier classifier the linear model speaks alone.
-        weight = self._weight if previous else 1.0
-        blended = _mix(linear_intents, previous, weight)
+        blended = _mix(_linear_intents(linear), previous, self._weight)
         ranking = _ranking(blended, "name", int(self._config["ranking_length"]))
         message.set(INTENT, dict(ranking[0]), add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def _blend_topic(self, message: Message, linear: dict[str, float]) -> None:
-        prefix = f"{self._retrieval_intent}/"
-        topics = {label: p for label, p in linear.items() if label.startswith(prefix)}
-        total = sum(topics.values())
-        if total <= 0.0:
+        linear_topics = _linear_topics(linear, self._retrieval_intent)
+        if not linear_topics:
             return
-        linear_topics = {label: p / total for label, p in topics.items()}
         selectors = dict(message.get("response_selector") or {})
         selector = dict(selectors.get(self._retrieval_intent) or {})
         previous = _confidences(selector.get("ranking"), INTENT_RESPONSE_KEY)
-        weight = self._weight if previous else 1.0
-        blended = _mix(linear_topics, previous, weight)
+        blended = _mix(linear_topics, previous, self._weight)
         ranking = _ranking(blended, INTENT_RESPONSE_KEY, int(self._config["ranking_length"]))
         best = ranking[0]
         key = str(best[INTENT_RESPONSE_KEY])
@@ -392,7 +398,37 @@ def _confidences(ranking: list[dict[str, Any]] | None, key: str) -> dict[str, fl
     return {str(item[key]): float(item["confidence"]) for item in ranking or [] if item.get(key)}
 
 
+def blended_top(
+    parts: dict[str, dict[str, float]], weight: float, retrieval_intent: str = "faq"
+) -> tuple[str, str | None]:
+    """The intent and FAQ topic that `linear_weight` = weight would choose, from `linear_ensemble_parts`."""
+    intents = _mix(_linear_intents(parts["linear"]), parts["intents"], weight)
+    topics = _mix(_linear_topics(parts["linear"], retrieval_intent), parts["topics"], weight)
+    best_intent = min(intents, key=lambda name: (-intents[name], name))
+    best_topic = min(topics, key=lambda name: (-topics[name], name)) if topics else None
+    return best_intent, best_topic
+
+
+def _linear_intents(linear: dict[str, float]) -> dict[str, float]:
+    """Label probabilities summed by intent (`faq` collects every `faq/<topic>`)."""
+    intents: dict[str, float] = defaultdict(float)
+    for label, probability in linear.items():
+        intents[label.split("/", 1)[0]] += probability
+    return dict(intents)
+
+
+def _linear_topics(linear: dict[str, float], retrieval_intent: str) -> dict[str, float]:
+    """The linear model's FAQ-topic probabilities, renormalised over the topics (empty if it has none)."""
+    prefix = f"{retrieval_intent}/"
+    topics = {label: p for label, p in linear.items() if label.startswith(prefix)}
+    total = sum(topics.values())
+    return {label: p / total for label, p in topics.items()} if total > 0.0 else {}
+
+
 def _mix(linear: dict[str, float], previous: dict[str, float], weight: float) -> dict[str, float]:
+    """weight * linear + (1 - weight) * previous; with no earlier classifier the linear model speaks alone."""
+    if not previous:
+        weight = 1.0
     names = set(linear) | set(previous)
     return {name: weight * linear.get(name, 0.0) + (1.0 - weight) * previous.get(name, 0.0) for name in names}
 

@@ -279,6 +279,56 @@ def test_eval_markdown_shows_the_unseen_test_set_when_it_was_scored() -> None:
     assert "- project confusions: goodbye → greet (1)" in markdown
 
 
+def _parts(linear: dict[str, float], intents: dict[str, float], topics: dict[str, float]) -> dict:
+    return {"linear": linear, "intents": intents, "topics": topics}
+
+
+def test_blend_sweep_rescores_each_weight_from_the_unblended_parts() -> None:
+    # DIET says greet, the linear model says faq/sim; the selector says faq/ktp_el.
+    disputed = _parts(
+        {"greet": 0.05, "faq/sim": 0.85, "faq/ktp_el": 0.1},
+        {"greet": 0.9, "faq": 0.1},
+        {"faq/ktp_el": 0.9, "faq/sim": 0.1},
+    )
+    agreed = _parts({"greet": 1.0}, {"greet": 1.0}, {})
+    predictions = [
+        Prediction("perpanjang sim", "faq/sim", "nlu_fallback", 0.4, raw_intent="faq", parts=disputed),
+        Prediction("halo", "greet", "greet", 1.0, raw_intent="greet", parts=agreed),
+        # Rasa answers "/start" without the NLU graph: no parts, its own prediction stands.
+        Prediction("/start", "greet", "greet", 1.0, raw_intent="greet"),
+    ]
+
+    rows = {row["linear_weight"]: row for row in nlu_eval.blend_sweep(predictions, ["greet", "faq"])}
+
+    assert set(rows) == set(nlu_eval.BLEND_WEIGHTS)
+    assert rows[0.0]["intent_accuracy"] == pytest.approx(2 / 3, abs=1e-4)  # DIET alone: greet
+    assert rows[0.0]["faq_topic_accuracy"] == 0.0
+    # 0.5: faq 0.5 * 0.95 + 0.05 = 0.525 > greet 0.475; topics sim 0.5 * 0.85 / 0.95 + 0.05 = 0.497 < ktp_el 0.503.
+    assert rows[0.5]["intent_accuracy"] == 1.0 and rows[0.5]["faq_topic_accuracy"] == 0.0
+    assert rows[1.0]["intent_accuracy"] == 1.0 and rows[1.0]["faq_topic_accuracy"] == 1.0
+    assert nlu_eval.blend_sweep([Prediction("halo", "greet", "greet", 1.0)], ["greet"]) == []
+
+
+def test_only_the_project_ensemble_is_asked_for_its_parts() -> None:
+    config = {"pipeline": [{"name": "DIETClassifier"}, {"name": nlu_eval.ENSEMBLE, "linear_weight": 0.75}]}
+
+    changed = nlu_eval.with_ensemble_parts(config)
+
+    assert changed["pipeline"][1] == {"name": nlu_eval.ENSEMBLE, "linear_weight": 0.75, "output_parts": True}
+    assert "output_parts" not in config["pipeline"][1] and "output_parts" not in changed["pipeline"][0]
+
+
+def test_eval_markdown_shows_the_blend_sweep_when_there_is_one() -> None:
+    report = _fake_eval_report()
+    row = {"linear_weight": 0.75, "intent_accuracy": 0.9, "intent_macro_f1": 0.91, "faq_topic_accuracy": 0.8}
+    report["blend_sweep"] = {"clean": [row], "informal": [{**row, "intent_macro_f1": 0.88}]}
+
+    markdown = nlu_eval.render_markdown(report)
+
+    assert "## Blend weight (project pipeline)" in markdown
+    assert "| 0.750 | 0.910 | 0.800 | 0.880 | 0.800 |" in markdown
+
+
 def _dataset(pairs: list[tuple[str, str]]) -> nlu_eval.Dataset:
     from rasa.shared.nlu.training_data.message import Message
 

@@ -114,8 +114,8 @@ def featurised(pipeline: dict[str, Any], text: str, **data: Any) -> Message:
     return message
 
 
-def load(pipeline: dict[str, Any], weight: float) -> LinearEnsembleClassifier:
-    config = {**LinearEnsembleClassifier.get_default_config(), "linear_weight": weight}
+def load(pipeline: dict[str, Any], weight: float, **options: Any) -> LinearEnsembleClassifier:
+    config = {**LinearEnsembleClassifier.get_default_config(), "linear_weight": weight, **options}
     return LinearEnsembleClassifier.load(
         config, pipeline["storage"], pipeline["resource"], pipeline["context"]
     )
@@ -192,6 +192,41 @@ def test_blend_mixes_the_earlier_classifiers_probabilities(pipeline: dict[str, A
         for item in mixed.get("response_selector")["faq"]["ranking"]
     }
     assert topics["faq/sim"] == pytest.approx(0.5 * linear_sim + 0.1)
+
+
+@pytest.mark.parametrize("weight", [0.3, 0.75, 1.0])
+def test_output_parts_reproduce_the_blend_of_any_weight(pipeline: dict[str, Any], weight: float) -> None:
+    from bot.nlu.linear_ensemble import blended_top
+
+    # DIET and the selector disagree with the linear model, so the weight decides.
+    diet = [{"name": "greet", "confidence": 0.7}, {"name": "faq", "confidence": 0.3}]
+    selector = {
+        "faq": {
+            "response": {"intent_response_key": "faq/ktp_el", "confidence": 0.9, "responses": []},
+            "ranking": [
+                {"intent_response_key": "faq/ktp_el", "confidence": 0.9},
+                {"intent_response_key": "faq/sim", "confidence": 0.1},
+            ],
+        }
+    }
+    message = featurised(
+        pipeline, "perpanjang sim c gimana", intent=diet[0], intent_ranking=diet, response_selector=selector
+    )
+    load(pipeline, weight, output_parts=True).process([message])
+    parts = message.get("linear_ensemble_parts")
+    assert parts["intents"] == {"greet": 0.7, "faq": 0.3}
+    assert parts["topics"] == {"faq/ktp_el": 0.9, "faq/sim": 0.1}
+    assert sum(parts["linear"].values()) == pytest.approx(1.0)
+    intent, topic = blended_top(parts, weight)
+    assert intent == message.get("intent")["name"]
+    assert topic == message.get("response_selector")["faq"]["response"]["intent_response_key"]
+    assert "linear_ensemble_parts" in message.as_dict(only_output_properties=True)
+
+
+def test_parts_are_not_output_by_default(pipeline: dict[str, Any]) -> None:
+    message = featurised(pipeline, "perpanjang sim c gimana")
+    load(pipeline, 0.75).process([message])
+    assert message.get("linear_ensemble_parts") is None
 
 
 def test_weight_zero_leaves_earlier_results_alone(pipeline: dict[str, Any]) -> None:
