@@ -1,12 +1,12 @@
 """Seconds-fast check of the training data: where do labels collide?
 
     .venv-rasa/bin/python scripts/nlu_data_check.py [--errors PREFIX ...] [--data nlu_data]
-        [--seeds 42 7 123] [--without phrase_chars]
+        [--seeds 42 7 123] [--without phrase_chars length]
 
 5-fold stratified cross-validation of a linear SVM over the project's normalised text, with the feature blocks of
 config.yml's featurizers (word 1-2 grams, Sastrawi stems, character 2-5 grams within words, character 3-6 grams
-across words; sublinear TF-IDF, each block unit length; C and class weights as in bot/nlu/linear_ensemble.py, the
-pipeline's linear half).
+across words; sublinear TF-IDF, each block unit length; then the message-length buckets, C and class weights of
+bot/nlu/linear_ensemble.py, the pipeline's linear half).
 It is not the pipeline's figure (`make eval` is) but its confusions track the model's closely, so it shows in
 seconds which examples collide with another label after an edit of `nlu_data/`.
 `--errors faq/pungli file_complaint` lists every misclassified example whose gold or predicted label starts
@@ -69,19 +69,42 @@ def feature_blocks(config_path: Path) -> dict[str, Block]:
     }
 
 
+def ensemble_settings(config_path: Path) -> dict[str, Any]:
+    """LinearEnsembleClassifier's settings in a Rasa config, over the component's defaults."""
+    import yaml
+
+    from bot.nlu.linear_ensemble import LinearEnsembleClassifier
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    ours = [c for c in config["pipeline"] if c["name"].endswith("LinearEnsembleClassifier")]
+    return {**LinearEnsembleClassifier.get_default_config(), **(ours[0] if ours else {})}
+
+
 BLOCKS = feature_blocks(ROOT / "config.yml")
+LENGTH = "length"  # the ensemble's message-length buckets, not a featurizer
 
 
 def feature_union(blocks: list[str]) -> Any:
-    """Sublinear TF-IDF per block (unit length each), side by side; input rows are {"surface": .., "stems": ..}."""
+    """Sublinear TF-IDF per block (unit length each), side by side; input rows are {"surface": .., "stems": ..}.
+
+    With LENGTH among the blocks, the ensemble's length buckets of the surface token count come last.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import FunctionTransformer
 
+    from bot.nlu.linear_ensemble import LengthBuckets
+
     def column(name: str) -> FunctionTransformer:
         return FunctionTransformer(lambda rows: [row[name] for row in rows])
 
+    settings = ensemble_settings(ROOT / "config.yml")
+    length = LengthBuckets(settings["length_buckets"], float(settings["length_weight"]))
+    length_block = FunctionTransformer(
+        lambda rows: length.features([len(row["surface"].split()) for row in rows])
+    )
     return make_union(
+        *([length_block] if LENGTH in blocks and length.width else []),
         *(
             make_pipeline(
                 column(BLOCKS[block][0]),
@@ -93,7 +116,8 @@ def feature_union(blocks: list[str]) -> Any:
                 ),
             )
             for block in blocks
-        )
+            if block != LENGTH
+        ),
     )
 
 
@@ -163,14 +187,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "nlu_data", help="training data directory")
     parser.add_argument("--seeds", nargs="*", type=int, default=[], help="more fold shuffles, mean printed")
     parser.add_argument(
-        "--without", nargs="*", default=[], choices=sorted(BLOCKS), help="feature blocks to leave out"
+        "--without",
+        nargs="*",
+        default=[],
+        choices=sorted([*BLOCKS, LENGTH]),
+        help="feature blocks to leave out",
     )
     args = parser.parse_args(argv)
 
     examples = load_examples(args.data.resolve())
     rows = normalised_rows([text for text, _, _ in examples])
     labels = [label for _, label, _ in examples]
-    blocks = [block for block in BLOCKS if block not in args.without]
+    blocks = [block for block in [*BLOCKS, LENGTH] if block not in args.without]
     predicted = cross_validated_predictions(rows, labels, blocks)
     report(examples, predicted, args.errors)
     if args.seeds:

@@ -10,7 +10,9 @@ Rasa's) and this component, placed after both, mixes its own probabilities into 
 How:
 - Inputs are the sparse sentence features of the pipeline's featurizers (word, stem and character n-grams,
   character n-grams across words, regex flags), one block per featurizer; each block gets sublinear TF-IDF
-  weights and unit length, so the many character n-grams do not drown the words.
+  weights and unit length, so the many character n-grams do not drown the words. Unit length also erases how
+  long the message is, which separates "gak jadi" (cancel) from "gak jadi ngekos, uang dp-nya bisa balik gak"
+  (out of scope): a last block says which length bucket the message's token count falls in.
 - One linear SVM over flat labels (`greet`, `file_complaint`, `faq/ktp_el`, ...; classes weighted by their
   size so small intents count), so intent and FAQ topic come from one decision.
 - SVM scores become probabilities by a softmax whose temperature is fitted on cross-validated scores at
@@ -35,6 +37,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import (
     FEATURE_TYPE_SENTENCE,
     INTENT,
@@ -68,6 +71,11 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
             "C": 1.0,
             # The retrieval intent whose response keys (faq/<topic>) the ResponseSelector predicts.
             "retrieval_intent": "faq",
+            # Upper bounds of the message-length buckets (tokens) and the weight of that one-hot block beside the
+            # unit-length n-gram blocks (0 = no length feature). 5-fold CV of the linear model, 3 fold shuffles,
+            # 5,104 examples: macro-F1 0.946 -> 0.950, FAQ-topic 0.902 -> 0.907 (nlu_data_check.py).
+            "length_buckets": [1, 2, 3, 4, 6, 9, 14, 20],
+            "length_weight": 0.5,
             # Folds for fitting the softmax temperature; classes with fewer examples use the default.
             "calibration_folds": 3,
             "ranking_length": 10,
@@ -142,6 +150,10 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
             c=float(self._config["C"]),
             folds=int(self._config["calibration_folds"]),
             seed=int(self._config["random_seed"]),
+            length=LengthBuckets(
+                [int(edge) for edge in self._config["length_buckets"]], float(self._config["length_weight"])
+            ),
+            token_counts=[_token_count(m) for m in examples],
         )
         prefix = f"utter_{self._retrieval_intent}/"
         self._responses = {
@@ -172,7 +184,7 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
         for message in messages:
             if not message.get(TEXT):
                 continue
-            probabilities = self._model.predict_proba(_sentence_blocks(message))
+            probabilities = self._model.predict_proba(_sentence_blocks(message), _token_count(message))
             if self._config["output_parts"]:
                 self._output_parts(message, probabilities)
             self._blend_intent(message, probabilities)
@@ -227,8 +239,28 @@ class LinearEnsembleClassifier(GraphComponent, IntentClassifier):
         message.set("response_selector", selectors, add_to_output=True)
 
 
+class LengthBuckets:
+    """A message's token count as a weighted one-hot block: bucket i holds counts up to edges[i]."""
+
+    def __init__(self, edges: list[int], weight: float) -> None:
+        self.edges = sorted(edges)
+        self.weight = weight
+
+    @property
+    def width(self) -> int:
+        return len(self.edges) + 1 if self.weight > 0.0 else 0
+
+    def features(self, token_counts: list[int]) -> sp.csr_matrix:
+        if not self.width:
+            return sp.csr_matrix((len(token_counts), 0))
+        buckets = np.searchsorted(self.edges, np.asarray(token_counts, dtype=np.int64), side="left")
+        rows = np.arange(len(token_counts))
+        values = np.full(len(token_counts), self.weight)
+        return sp.csr_matrix((values, (rows, buckets)), shape=(len(token_counts), self.width))
+
+
 class _LinearModel:
-    """TF-IDF per feature block + a one-vs-rest linear SVM + a softmax temperature, as plain arrays."""
+    """TF-IDF per feature block + length buckets + a one-vs-rest linear SVM + a softmax temperature."""
 
     def __init__(
         self,
@@ -239,6 +271,7 @@ class _LinearModel:
         intercept: np.ndarray,
         classes: list[str],
         temperature: float,
+        length: LengthBuckets,
     ) -> None:
         self.origins = origins
         self.widths = widths
@@ -247,27 +280,35 @@ class _LinearModel:
         self.intercept = intercept
         self.classes = classes
         self.temperature = temperature
+        self.length = length
 
     @classmethod
     def fit(
-        cls, blocks: list[dict[str, sp.csr_matrix]], labels: list[str], c: float, folds: int, seed: int
+        cls,
+        blocks: list[dict[str, sp.csr_matrix]],
+        labels: list[str],
+        c: float,
+        folds: int,
+        seed: int,
+        length: LengthBuckets,
+        token_counts: list[int],
     ) -> _LinearModel:
         origins = sorted({origin for example in blocks for origin in example})
         widths = [_block_width(blocks, origin) for origin in origins]
         raw = [_stack_block(blocks, origin, width) for origin, width in zip(origins, widths, strict=True)]
         idf = [_idf(matrix) for matrix in raw]
-        features = _weighted(raw, idf)
+        features = sp.hstack([_weighted(raw, idf), length.features(token_counts)], format="csr")
         svm = linear_svm(c, seed).fit(features, labels)
         classes = [str(label) for label in svm.classes_]
         temperature = _fit_temperature(features, labels, c, folds, seed)
-        return cls(origins, widths, idf, svm.coef_, svm.intercept_, classes, temperature)
+        return cls(origins, widths, idf, svm.coef_, svm.intercept_, classes, temperature, length)
 
-    def predict_proba(self, example: dict[str, sp.csr_matrix]) -> dict[str, float]:
+    def predict_proba(self, example: dict[str, sp.csr_matrix], token_count: int) -> dict[str, float]:
         raw = [
             _stack_block([example], origin, width)
             for origin, width in zip(self.origins, self.widths, strict=True)
         ]
-        features = _weighted(raw, self.idf)
+        features = sp.hstack([_weighted(raw, self.idf), self.length.features([token_count])], format="csr")
         scores = np.asarray(features @ self.coef.T).ravel() + self.intercept
         if len(self.classes) == 2:  # a binary SVM has one score for the second class
             scores = np.array([-scores[0], scores[0]])
@@ -280,6 +321,8 @@ class _LinearModel:
             "widths": self.widths,
             "classes": self.classes,
             "temperature": self.temperature,
+            "length_buckets": self.length.edges,
+            "length_weight": self.length.weight,
         }
         arrays = {"coef": self.coef, "intercept": self.intercept}
         arrays.update({f"idf_{index}": values for index, values in enumerate(self.idf)})
@@ -296,7 +339,15 @@ class _LinearModel:
             intercept=arrays["intercept"],
             classes=[str(label) for label in meta["classes"]],
             temperature=float(meta["temperature"]),
+            # Models saved before the length block have none (weight 0).
+            length=LengthBuckets(
+                [int(edge) for edge in meta.get("length_buckets", [])], float(meta.get("length_weight", 0.0))
+            ),
         )
+
+
+def _token_count(message: Message) -> int:
+    return len(message.get(TOKENS_NAMES[TEXT]) or [])
 
 
 def _sentence_blocks(message: Message) -> dict[str, sp.csr_matrix]:

@@ -81,3 +81,15 @@ def test_feature_blocks_mirror_the_featurizers_of_config_yml() -> None:
         assert featurizer["analyzer"] == analyzer
         assert (featurizer.get("min_ngram", 1), featurizer.get("max_ngram", 1)) == (low, high)
         assert featurizer.get("min_df", 1) == min_df
+
+
+def test_the_length_block_follows_the_ensembles_settings() -> None:
+    settings = nlu_data_check.ensemble_settings(ROOT / "config.yml")
+    union = nlu_data_check.feature_union([nlu_data_check.LENGTH])
+    rows = nlu_data_check.normalised_rows(["halo", "syarat bikin ktp el apa aja ya min"])
+
+    features = union.fit_transform(rows).toarray()
+
+    assert features.shape == (2, len(settings["length_buckets"]) + 1)
+    assert features[0, 0] == settings["length_weight"]  # one token: the first bucket
+    assert features[1].sum() == settings["length_weight"] and features[1, 0] == 0.0

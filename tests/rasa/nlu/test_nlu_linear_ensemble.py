@@ -255,6 +255,34 @@ def test_untrained_component_changes_nothing(tmp_path_factory: pytest.TempPathFa
     assert message.get("intent") == {"name": "greet", "confidence": 1.0}
 
 
+def test_length_buckets_are_one_hot_with_inclusive_upper_bounds() -> None:
+    from bot.nlu.linear_ensemble import LengthBuckets
+
+    buckets = LengthBuckets([1, 2, 4], weight=0.5)
+
+    features = buckets.features([0, 1, 2, 3, 4, 5, 40]).toarray()
+
+    assert features.shape == (7, 4)
+    assert [int(row.argmax()) for row in features] == [0, 0, 1, 2, 2, 3, 3]
+    assert features.sum(axis=1) == pytest.approx([0.5] * 7)
+    assert LengthBuckets([1, 2, 4], weight=0.0).features([3]).shape == (1, 0)
+
+
+def test_a_model_saved_without_length_buckets_still_loads_and_predicts(pipeline: dict[str, Any]) -> None:
+    from bot.nlu.linear_ensemble import _LinearModel, _sentence_blocks
+
+    model = load(pipeline, 1.0)._model
+    assert model is not None and model.length.width > 0
+    meta, arrays = model.to_saved()
+    meta.pop("length_buckets")
+    meta.pop("length_weight")
+    old = _LinearModel.from_saved(meta, arrays)
+    old.coef = old.coef[:, : old.coef.shape[1] - model.length.width]
+
+    probabilities = old.predict_proba(_sentence_blocks(featurised(pipeline, "halo kak")), 2)
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+
+
 def test_tfidf_blocks_have_unit_length_and_empty_rows_stay_empty() -> None:
     import numpy as np
     import scipy.sparse as sp
