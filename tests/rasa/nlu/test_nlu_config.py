@@ -79,7 +79,9 @@ def test_pipeline_order_and_settings(path: Path) -> None:
     # After DIET and the selector (it blends into their results), before the fallback (which reads the blend).
     ensemble = pipeline["bot.nlu.linear_ensemble.LinearEnsembleClassifier"]
     assert 0.0 < ensemble["linear_weight"] < 1.0
-    assert ensemble["length_weight"] > 0.0 and ensemble["length_buckets"] == sorted(ensemble["length_buckets"])
+    assert ensemble["length_weight"] > 0.0 and ensemble["length_buckets"] == sorted(
+        ensemble["length_buckets"]
+    )
     assert 0.4 <= pipeline["FallbackClassifier"]["threshold"] <= 0.5
     policies = by_name(config["policies"])
     assert policies["RulePolicy"]["core_fallback_threshold"] == 0.3
