@@ -250,6 +250,14 @@ class LengthBuckets:
     def width(self) -> int:
         return len(self.edges) + 1 if self.weight > 0.0 else 0
 
+    def scores(self, coef: np.ndarray, token_count: int) -> np.ndarray | float:
+        """What the block adds to the SVM scores of one message, given the block's columns of the weights."""
+        if not self.width:
+            return 0.0
+        bucket = int(np.searchsorted(self.edges, token_count, side="left"))
+        result: np.ndarray = self.weight * coef[:, bucket]
+        return result
+
     def features(self, token_counts: list[int]) -> sp.csr_matrix:
         if not self.width:
             return sp.csr_matrix((len(token_counts), 0))
@@ -308,8 +316,11 @@ class _LinearModel:
             _stack_block([example], origin, width)
             for origin, width in zip(self.origins, self.widths, strict=True)
         ]
-        features = sp.hstack([_weighted(raw, self.idf), self.length.features([token_count])], format="csr")
-        scores = np.asarray(features @ self.coef.T).ravel() + self.intercept
+        ngrams = _weighted(raw, self.idf)
+        width = ngrams.shape[1]
+        scores = np.asarray(ngrams @ self.coef[:, :width].T).ravel() + self.intercept
+        # The length block is one weighted column: add it without building the combined row (~0.4 ms).
+        scores = scores + self.length.scores(self.coef[:, width:], token_count)
         if len(self.classes) == 2:  # a binary SVM has one score for the second class
             scores = np.array([-scores[0], scores[0]])
         probabilities = _softmax(scores / self.temperature)

@@ -283,6 +283,24 @@ def test_a_model_saved_without_length_buckets_still_loads_and_predicts(pipeline:
     assert sum(probabilities.values()) == pytest.approx(1.0)
 
 
+def test_prediction_scores_the_length_bucket_like_the_training_features(pipeline: dict[str, Any]) -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from bot.nlu.linear_ensemble import _sentence_blocks, _softmax, _stack_block, _weighted
+
+    model = load(pipeline, 1.0)._model
+    assert model is not None
+    example = _sentence_blocks(featurised(pipeline, "jalan rusak di depan rumah belum diperbaiki"))
+    raw = [_stack_block([example], o, w) for o, w in zip(model.origins, model.widths, strict=True)]
+    row = sp.hstack([_weighted(raw, model.idf), model.length.features([6])], format="csr")
+    expected = _softmax((np.asarray(row @ model.coef.T).ravel() + model.intercept) / model.temperature)
+
+    predicted = model.predict_proba(example, 6)
+
+    assert [predicted[label] for label in model.classes] == pytest.approx(list(expected))
+
+
 def test_tfidf_blocks_have_unit_length_and_empty_rows_stay_empty() -> None:
     import numpy as np
     import scipy.sparse as sp
