@@ -393,8 +393,9 @@ def blend_sweep(predictions: Sequence[Prediction], labels: Sequence[str]) -> lis
         for p in predictions:
             if p.parts:
                 intent, topic = blended_top(p.parts, weight, RETRIEVAL_INTENT)
-                p = replace(p, intent=intent, selector_key=topic, raw_intent="")
-            blended.append(replace(p, intent=p.raw_intent or p.intent, raw_intent="", parts=None))
+            else:
+                intent, topic = p.raw_intent or p.intent, p.selector_key
+            blended.append(replace(p, intent=intent, selector_key=topic, raw_intent="", parts=None))
         scores = compute_metrics(blended, labels)
         rows.append(
             {

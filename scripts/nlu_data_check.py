@@ -104,7 +104,6 @@ def feature_union(blocks: list[str]) -> Any:
         lambda rows: length.features([len(row["surface"].split()) for row in rows])
     )
     return make_union(
-        *([length_block] if LENGTH in blocks and length.width else []),
         *(
             make_pipeline(
                 column(BLOCKS[block][0]),
@@ -118,6 +117,7 @@ def feature_union(blocks: list[str]) -> Any:
             for block in blocks
             if block != LENGTH
         ),
+        *([length_block] if LENGTH in blocks and length.width else []),
     )
 
 

@@ -254,17 +254,20 @@ class LengthBuckets:
         """What the block adds to the SVM scores of one message, given the block's columns of the weights."""
         if not self.width:
             return 0.0
-        bucket = int(np.searchsorted(self.edges, token_count, side="left"))
-        result: np.ndarray = self.weight * coef[:, bucket]
+        result: np.ndarray = self.weight * coef[:, self._buckets([token_count])[0]]
         return result
 
     def features(self, token_counts: list[int]) -> sp.csr_matrix:
         if not self.width:
             return sp.csr_matrix((len(token_counts), 0))
-        buckets = np.searchsorted(self.edges, np.asarray(token_counts, dtype=np.int64), side="left")
         rows = np.arange(len(token_counts))
         values = np.full(len(token_counts), self.weight)
-        return sp.csr_matrix((values, (rows, buckets)), shape=(len(token_counts), self.width))
+        return sp.csr_matrix(
+            (values, (rows, self._buckets(token_counts))), shape=(len(token_counts), self.width)
+        )
+
+    def _buckets(self, token_counts: list[int]) -> np.ndarray:
+        return np.searchsorted(self.edges, np.asarray(token_counts, dtype=np.int64), side="left")
 
 
 class _LinearModel:
