@@ -9,6 +9,7 @@ For each word, in this order:
    ("malang" -> "malang", not "ngalam").
 4. The general informal->formal lexicon (data/indocollex_informal_formal_dict.tsv, MIT).
 5. Repeated letters: a run of three or more ("tolooong", "bangeeet", "maaaf") is squeezed to two and to one;
+   a word that is one letter held down ("aaaaa", "ppppp") becomes that letter, not a two-letter abbreviation;
    the first candidate that is a known word wins ("maaf", "banget"), else the single-letter form ("tolong").
    Words that merely contain a double ("saat", "maaf", "tunggu") are left alone unless the single-letter
    form is a known word and the double is not ("okee" -> "oke").
@@ -321,6 +322,10 @@ class TextNormalizer:
         return word
 
     def _squeeze(self, word: str) -> str:
+        if _LETTER_RUN.fullmatch(word):
+            # One key held down ("aaaaaa", "ppppp") is a cry or a ping, never the two-letter abbreviation its
+            # double would spell ("aa" = kakak, "pp" = pulang-pergi); the lexicon's own runs ("kkk") still count.
+            return self._lookup(word[0] * 3) or word[0]
         doubled = _LETTER_RUN.sub(r"\1\1", word)
         single = _LETTER_RUN.sub(_single_letter, word)
         for candidate in (doubled, single):

@@ -49,6 +49,23 @@ def test_slang_and_repeated_letters(normalizer: TextNormalizer, typed: str, expe
     assert normalizer.normalize(typed) == expected
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # The lexicon reads the doubles as "kakak", "pulang-pergi", "tahi": a held key must not reach them.
+        ("aaaaaaaaa", "a"),
+        ("ppppp", "p"),
+        ("eeeeee", "e"),
+        ("PPPPPP", "p"),
+        # Runs the lexicon lists itself keep its reading, however long the run.
+        ("kkk", "oke"),
+        ("kkkkkkkkk", "oke"),
+    ],
+)
+def test_one_letter_held_down_is_that_letter(normalizer: TextNormalizer, typed: str, expected: str) -> None:
+    assert normalizer.normalize(typed) == expected
+
+
 @pytest.mark.parametrize("word", ["saat", "maaf", "taat", "tunggu", "manfaat", "tanggal"])
 def test_legit_double_letters_are_kept(normalizer: TextNormalizer, word: str) -> None:
     assert normalizer.normalize_token(word) == word
