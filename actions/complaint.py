@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import outbox
+from actions.categories import fetch_categories
 from actions.channel import channel_identity, message_metadata
 from actions.complaint_messages import (
     SKIPPED,
@@ -234,14 +235,6 @@ def looks_like_faq_question(tracker: Tracker) -> bool:
         and float(response.get("confidence") or 0) >= 0.8
         and ("?" in str(latest.get("text")) or bool(QUESTION_START.match(text)))
     )
-
-
-async def fetch_categories() -> List[Dict[str, str]]:
-    try:
-        response = await request("GET", "/api/v1/categories", retry_delays=(0.5,))
-        return list(response.body.get("categories") or [])
-    except ServiceUnavailable:
-        return []
 
 
 class ActionStartComplaint(Action):

@@ -81,3 +81,13 @@ def service_env(service: Service, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("ACTION_OUTBOX_PATH", str(tmp_path / "outbox.db"))
     monkeypatch.setenv("ACTION_OUTBOX_POLL_SECONDS", "3600")  # tests drive the outbox themselves
     return service
+
+
+@pytest.fixture(autouse=True)
+def no_cached_categories() -> Iterator[None]:
+    """Each test starts without the action server's category list (actions/categories.py)."""
+    from actions.categories import CATEGORIES
+
+    CATEGORIES.clear()
+    yield
+    CATEGORIES.clear()
