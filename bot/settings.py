@@ -85,6 +85,14 @@ class Settings(BaseSettings):
         default=300.0,
         description="After this long a message being processed by a worker that vanished is taken over.",
     )
+    inbox_retry_failed_max_age_seconds: float = Field(
+        default=3600.0,
+        description="Messages that got the 'gangguan' apology because Rasa was down are answered once Rasa is "
+        "back, if they are at most this old and the citizen has not been answered on a later message since.",
+    )
+    inbox_retry_failed_max_attempts: int = Field(
+        default=5, description="Tries of such a message (the first included) before it is left failed."
+    )
     delivery_min_interval_seconds: float = Field(
         default=1.0, description="Least time between two sends to one chat (platform limits: ~1/s)."
     )

@@ -27,6 +27,8 @@ from bot.db import utcnow
 # Rows a worker still has to finish: inbound not yet answered, outbound not yet handed to the platform.
 UNFINISHED_INBOUND = (InboundStatus.RECEIVED, InboundStatus.PROCESSING)
 UNFINISHED_OUTBOUND = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
+# status_reason of a failed inbound message that will not be retried: a later one was answered first.
+SUPERSEDED_REASON = "superseded"
 
 
 def find_conversation(session: Session, channel: str, sender_id: str) -> Conversation | None:
@@ -238,6 +240,70 @@ def next_unfinished(session: Session, direction: Direction, channel: str, sender
         .order_by(Message.id)
         .limit(1)
     ).first()
+
+
+def _failed_turns(channels: Sequence[str], reason: str, since: datetime, max_attempts: int) -> Any:
+    return (
+        select(Message)
+        .where(
+            Message.direction == Direction.IN,
+            Message.status == InboundStatus.FAILED,
+            Message.status_reason == reason,
+            Message.channel.in_(channels),
+            Message.created_at >= since,
+            Message.attempts < max_attempts,
+        )
+        .order_by(Message.id)
+    )
+
+
+def has_failed_turns(
+    session: Session, channels: Sequence[str], reason: str, since: datetime, max_attempts: int
+) -> bool:
+    """Whether `requeue_failed_turns` with the same arguments would find anything to look at."""
+    if not channels:
+        return False
+    return session.scalars(_failed_turns(channels, reason, since, max_attempts).limit(1)).first() is not None
+
+
+def requeue_failed_turns(
+    session: Session, channels: Sequence[str], reason: str, since: datetime, max_attempts: int
+) -> tuple[int, int]:
+    """Hand inbound messages that failed for `reason` since `since` back to the inbox (status received), oldest
+    first; (requeued, superseded). A message is superseded, and stays failed, when a later message of the same
+    conversation has been answered: the conversation has moved on, and answering the older one now would
+    answer out of order. Each move is a guarded UPDATE, so of several replicas exactly one requeues a row."""
+    if not channels:
+        return 0, 0
+    requeued = superseded = 0
+    for message in session.scalars(_failed_turns(channels, reason, since, max_attempts)).all():
+        answered_later = session.scalar(
+            select(func.count(Message.id)).where(
+                Message.conversation_id == message.conversation_id,
+                Message.direction == Direction.IN,
+                Message.id > message.id,
+                Message.status == InboundStatus.PROCESSED,
+            )
+        )
+        to_status, to_reason = (
+            (InboundStatus.FAILED, SUPERSEDED_REASON) if answered_later else (InboundStatus.RECEIVED, None)
+        )
+        moved = session.execute(
+            update(Message)
+            .where(
+                Message.id == message.id,
+                Message.status == InboundStatus.FAILED,
+                Message.attempts == message.attempts,
+            )
+            .values(status=to_status, status_reason=to_reason)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(moved) == 1:
+            if answered_later:
+                superseded += 1
+            else:
+                requeued += 1
+    return requeued, superseded
 
 
 def identities_with_unfinished(

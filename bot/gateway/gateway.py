@@ -44,6 +44,9 @@ SERVICE_UNAVAILABLE_REPLY = (
     "Pesan Anda sudah kami simpan dan akan kami tindak lanjuti."
 )
 LANGUAGE = "id"
+# status_reason of an inbound turn that failed because Rasa could not answer (the inbox retries those), and the
+# `system` mark of the apology sent for it.
+RASA_UNAVAILABLE = "rasa_unavailable"
 DUPLICATE_POLL_SECONDS = 0.1
 # Characters Rasa's HTTP API takes verbatim in a URL path (it does not percent-decode conversation ids).
 _URL_SAFE_SENDER = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
@@ -368,14 +371,24 @@ class Gateway:
             ]
 
     def _store_failure(self, inbound_id: int, reply_status: OutboundStatus) -> list[OutboundMessage]:
+        """Mark the turn failed for a retry (bot/gateway/inbox.py) and apologise, once per message: a retry
+        that finds Rasa still down adds no second apology."""
         with self.database.session() as session:
             inbound = session.get_one(Message, inbound_id)
             inbound.status = InboundStatus.FAILED
+            inbound.status_reason = RASA_UNAVAILABLE
+            earlier = [
+                reply
+                for reply in repository.replies_to(session, inbound_id)
+                if (reply.payload or {}).get("system") == RASA_UNAVAILABLE
+            ]
+            if earlier:
+                return []
             apology = repository.add_outbound(
                 session,
                 inbound,
                 SERVICE_UNAVAILABLE_REPLY,
-                {"system": "rasa_unavailable"},
+                {"system": RASA_UNAVAILABLE},
                 status=reply_status,
             )
             return [outbound_message(apology)]

@@ -25,6 +25,13 @@ Crash safety: a row claimed by a worker that vanished is taken over after `claim
 (run at start-up, and every `sweep_seconds`) restarts the processing of every unfinished row. A turn whose
 replies were not stored before a crash is sent to Rasa again (at-least-once towards Rasa); replies are
 stored together with the `processed` status, so they are never stored twice.
+
+Rasa down: the gateway marks the turn `failed` and the citizen gets one apology ("pesan Anda sudah kami
+simpan"). Each sweep that finds such messages asks Rasa's /status; once it answers, they are queued again and
+answered in order, if at most `retry_failed_max_age_seconds` old, tried fewer than `retry_failed_max_attempts`
+times, and no later message of the citizen has been answered meanwhile (answering it then would be out of
+order: it stays failed as `superseded`). A retry that meets Rasa down again sends no second apology. The web
+chat has no inbox: its citizen sees the apology at once and writes again.
 """
 
 from __future__ import annotations
@@ -46,7 +53,8 @@ from bot.conversations.models import Conversation, Direction, InboundStatus, Mes
 from bot.conversations.repository import as_utc
 from bot.db import Database, utcnow
 from bot.gateway.delivery import Delivery
-from bot.gateway.gateway import Gateway
+from bot.gateway.gateway import RASA_UNAVAILABLE, Gateway
+from bot.gateway.rasa_client import RasaUnavailable
 from bot.media import staging
 from bot.media.models import MediaKind
 from bot.media.staging import AttachmentRejected, StagedMedia
@@ -93,6 +101,8 @@ class InboxConfig:
     rate_window_seconds: float = 60.0
     claim_lease_seconds: float = 300.0
     sweep_seconds: float = 30.0
+    retry_failed_max_age_seconds: float = 3600.0
+    retry_failed_max_attempts: int = 5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboxConfig:
@@ -102,6 +112,8 @@ class InboxConfig:
             rate_limit=settings.inbound_rate_limit,
             rate_window_seconds=settings.inbound_rate_window_seconds,
             claim_lease_seconds=settings.inbox_claim_lease_seconds,
+            retry_failed_max_age_seconds=settings.inbox_retry_failed_max_age_seconds,
+            retry_failed_max_attempts=settings.inbox_retry_failed_max_attempts,
         )
 
 
@@ -255,12 +267,37 @@ class Inbox:
         channels = sorted(self.connectors)
         if not channels:
             return 0
+        await self._retry_failed_turns(channels)
         identities = await asyncio.to_thread(self._identities_with_unfinished, channels)
         for channel, sender_id in identities:
             self.kick(channel, sender_id)
         if identities:
             logger.info("inbox recovery: %d sender(s) with unprocessed messages", len(identities))
         return len(identities)
+
+    async def _retry_failed_turns(self, channels: list[str]) -> None:
+        """Messages answered with the "gangguan" apology go back to the queue once Rasa answers again."""
+        since = utcnow() - timedelta(seconds=self.config.retry_failed_max_age_seconds)
+        arguments = (channels, RASA_UNAVAILABLE, since, self.config.retry_failed_max_attempts)
+        if not await asyncio.to_thread(self._in_session, repository.has_failed_turns, *arguments):
+            return
+        try:
+            await self.gateway.rasa.status()
+        except RasaUnavailable:
+            return  # still down: try again at the next sweep, without spending an attempt
+        requeued, superseded = await asyncio.to_thread(
+            self._in_session, repository.requeue_failed_turns, *arguments
+        )
+        if requeued or superseded:
+            logger.info(
+                "inbox: Rasa is back; %d failed message(s) queued again, %d left (a later one was answered)",
+                requeued,
+                superseded,
+            )
+
+    def _in_session(self, step: Any, *arguments: Any) -> Any:
+        with self.database.session() as session:
+            return step(session, *arguments)
 
     def kick(self, channel: str, sender_id: str) -> None:
         """Make sure the sender's unfinished messages are being processed (idempotent)."""
