@@ -81,6 +81,26 @@ def test_kk_stays_kartu_keluarga_although_the_lexicon_says_kakak(normalizer: Tex
 
 
 @pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # The lexicon reads "smp" as sampai and "pp" as pulang-pergi: wrong for schools and regulations.
+        ("anak saya daftar SMP negeri", "anak saya daftar smp negeri"),
+        ("PP 2 tahun 2018 tentang apa", "pp 2 tahun 2018 tentang apa"),
+        ("tolong satpol PP turun", "tolong satpol pp turun"),
+        ("pungutan di SD dan SMA", "pungutan di sd dan sma"),
+        # ... "spt" as seperti, the formal "diubah" as the informal "dirubah", and quotes "200rb".
+        ("cara lapor SPT tahunan", "cara lapor spt tahunan"),
+        ("nama di ktp diubah", "nama di ktp diubah"),
+        ("diminta 200rb", "diminta 200 ribu"),
+    ],
+)
+def test_lexicon_misreadings_in_this_domain_are_overridden(
+    normalizer: TextNormalizer, typed: str, expected: str
+) -> None:
+    assert normalizer.normalize(typed) == expected
+
+
+@pytest.mark.parametrize(
     "term", ["KTP", "SIM", "SKCK", "BPJS", "NIK", "RT", "RW", "Dukcapil", "Samsat", "KIA", "NPWP", "PDAM"]
 )
 def test_domain_terms_stay_intact(normalizer: TextNormalizer, term: str) -> None:
