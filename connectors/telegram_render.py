@@ -8,7 +8,6 @@ Telegram's limits (Bot API): a message text holds at most 4,096 characters, coun
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from telegram import (
 )
 
 from bot.gateway.gateway import OutboundMessage
+from connectors import text_split
 
 MAX_TEXT_UNITS = 4096
 MAX_CALLBACK_BYTES = 64
@@ -46,9 +46,6 @@ REQUEST_PROMPTS: dict[str, str] = {
 }
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-
 
 @dataclass(frozen=True)
 class TelegramPart:
@@ -58,73 +55,9 @@ class TelegramPart:
     reply_markup: ReplyMarkup | None = None
 
 
-def text_units(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def split_text(text: str, limit: int = MAX_TEXT_UNITS) -> list[str]:
-    """Pieces of at most `limit` units, cut between paragraphs, else between sentences, else between words.
-
-    A single word longer than the limit (a pasted link, say) is cut hard. Whitespace at the cuts is dropped;
-    an empty or blank text gives no pieces.
-    """
-    text = text.strip()
-    if not text:
-        return []
-    if text_units(text) <= limit:
-        return [text]
-    pieces: list[str] = []
-    for paragraph in _PARAGRAPH_BREAK.split(text):
-        pieces.extend(_split_paragraph(paragraph.strip(), limit))
-    return _pack([p for p in pieces if p], limit, "\n\n")
-
-
-def _split_paragraph(paragraph: str, limit: int) -> list[str]:
-    if text_units(paragraph) <= limit:
-        return [paragraph]
-    sentences: list[str] = []
-    for sentence in _SENTENCE_END.split(paragraph):
-        sentences.extend(_split_sentence(sentence, limit))
-    return _pack(sentences, limit, " ")
-
-
-def _split_sentence(sentence: str, limit: int) -> list[str]:
-    if text_units(sentence) <= limit:
-        return [sentence]
-    words: list[str] = []
-    for word in sentence.split():
-        words.extend(_cut_word(word, limit))
-    return _pack(words, limit, " ")
-
-
-def _cut_word(word: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    current = ""
-    for char in word:
-        if text_units(current + char) > limit:
-            pieces.append(current)
-            current = ""
-        current += char
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _pack(items: Sequence[str], limit: int, separator: str) -> list[str]:
-    """Joins consecutive items while the result fits; every item already fits on its own."""
-    packed: list[str] = []
-    current = ""
-    for item in items:
-        candidate = f"{current}{separator}{item}" if current else item
-        if text_units(candidate) <= limit:
-            current = candidate
-        else:
-            packed.append(current)
-            current = item
-    if current:
-        packed.append(current)
-    return packed
+    """Pieces of one sendMessage text each (connectors/text_split.py)."""
+    return text_split.split_text(text, limit)
 
 
 def keyboard_rows(titles: Sequence[str]) -> list[list[int]]:

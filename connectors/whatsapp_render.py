@@ -19,12 +19,14 @@ How buttons are shown:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.gateway.gateway import OutboundMessage
+from connectors import text_split
+from connectors.text_split import prefix_length
+from connectors.text_split import utf16_units as units
 
 MAX_TEXT = 4096
 MAX_INTERACTIVE_BODY = 1024
@@ -43,10 +45,6 @@ DEFAULT_BODY = "Silakan pilih salah satu:"
 LOCATION_FOLLOW_UP = "Atau pilih salah satu:"
 ELLIPSIS = "…"
 
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-_SENTENCE_END = re.compile(r"[.!?…](?=\s)")
-_WHITESPACE = re.compile(r"\s")
-
 
 @dataclass(frozen=True)
 class Choice:
@@ -56,80 +54,9 @@ class Choice:
     id: str
 
 
-def units(text: str) -> int:
-    """Length in UTF-16 code units (an emoji counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-# --- text ---
-
-
 def split_text(text: str, limit: int = MAX_TEXT, last_limit: int | None = None) -> list[str]:
-    """Pieces of at most `limit` units (the last one at most `last_limit`), cut between paragraphs, else
-    after a sentence, else between words, else (one huge word) anywhere.
-
-    Whitespace at the cuts is dropped; a blank text gives no pieces.
-    """
-    text = text.strip()
-    pieces: list[str] = []
-    while text:
-        if units(text) <= limit:
-            pieces.append(text)
-            break
-        cut = _cut_before(text, _prefix_length(text, limit))
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if last_limit is not None and pieces and units(pieces[-1]) > last_limit:
-        last = pieces.pop()
-        cut = _cut_after(last, len(last) - _suffix_length(last, last_limit))
-        pieces += [last[:cut].rstrip(), last[cut:].lstrip()]
-    return [piece for piece in pieces if piece]
-
-
-def _prefix_length(text: str, limit: int) -> int:
-    """The most characters from the start that fit in `limit` units."""
-    total = 0
-    for index, char in enumerate(text):
-        total += units(char)
-        if total > limit:
-            return index
-    return len(text)
-
-
-def _suffix_length(text: str, limit: int) -> int:
-    """The most characters from the end that fit in `limit` units."""
-    return _prefix_length(text[::-1], limit)
-
-
-_BOUNDARIES = ((_PARAGRAPH_BREAK, 0), (_SENTENCE_END, 1), (_WHITESPACE, 0))
-
-
-def _boundaries(text: str, low: int, high: int) -> list[list[int]]:
-    """Cut positions in [low, high], per kind of boundary (paragraph, sentence, word)."""
-    return [
-        [m.start() + offset for m in pattern.finditer(text) if low <= m.start() + offset <= high]
-        for pattern, offset in _BOUNDARIES
-    ]
-
-
-def _cut_before(text: str, end: int) -> int:
-    """Where to cut so the first piece ends at or before `end`: the last paragraph break, else sentence
-    end, else space; one in the second half of the piece first, so no piece is needlessly short."""
-    for low in (end // 2, 1):
-        for positions in _boundaries(text, max(low, 1), end):
-            if positions:
-                return positions[-1]
-    return max(end, 1)
-
-
-def _cut_after(text: str, start: int) -> int:
-    """Where to cut so the last piece starts at or after `start`: the first paragraph break, else sentence
-    end, else space; one in the first half of the last piece first."""
-    for high in ((start + len(text)) // 2, len(text)):
-        for positions in _boundaries(text, start, high):
-            if positions:
-                return positions[0]
-    return start
+    """Pieces of a text message (connectors/text_split.py), the last one at most `last_limit` units."""
+    return text_split.split_text(text, limit, last_limit)
 
 
 def shorten(title: str, limit: int) -> str:
@@ -137,7 +64,7 @@ def shorten(title: str, limit: int) -> str:
     title = " ".join(title.split())
     if units(title) <= limit:
         return title
-    cut = title[: _prefix_length(title, limit - units(ELLIPSIS))]
+    cut = title[: prefix_length(title, limit - units(ELLIPSIS))]
     space = cut.rfind(" ")
     if space >= len(cut) // 2:  # a word boundary that keeps at least half of what fits
         cut = cut[:space]

@@ -15,8 +15,8 @@ from connectors.telegram_render import (
     render,
     requested_input,
     split_text,
-    text_units,
 )
+from connectors.text_split import utf16_units as text_units
 
 
 def test_short_text_is_one_piece() -> None:
