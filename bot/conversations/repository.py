@@ -272,7 +272,8 @@ def requeue_failed_turns(
     """Hand inbound messages that failed for `reason` since `since` back to the inbox (status received), oldest
     first; (requeued, superseded). A message is superseded, and stays failed, when a later message of the same
     conversation has been answered: the conversation has moved on, and answering the older one now would
-    answer out of order. Each move is a guarded UPDATE, so of several replicas exactly one requeues a row."""
+    answer out of order. Each move is guarded by the row's status (`finish`): a row another replica has
+    already requeued is not moved again."""
     if not channels:
         return 0, 0
     requeued = superseded = 0
@@ -285,24 +286,12 @@ def requeue_failed_turns(
                 Message.status == InboundStatus.PROCESSED,
             )
         )
-        to_status, to_reason = (
-            (InboundStatus.FAILED, SUPERSEDED_REASON) if answered_later else (InboundStatus.RECEIVED, None)
-        )
-        moved = session.execute(
-            update(Message)
-            .where(
-                Message.id == message.id,
-                Message.status == InboundStatus.FAILED,
-                Message.attempts == message.attempts,
+        if not answered_later:
+            requeued += finish(session, message.id, InboundStatus.FAILED, InboundStatus.RECEIVED)
+        else:
+            superseded += finish(
+                session, message.id, InboundStatus.FAILED, InboundStatus.FAILED, SUPERSEDED_REASON
             )
-            .values(status=to_status, status_reason=to_reason)
-            .execution_options(synchronize_session=False)
-        )
-        if _rowcount(moved) == 1:
-            if answered_later:
-                superseded += 1
-            else:
-                requeued += 1
     return requeued, superseded
 
 

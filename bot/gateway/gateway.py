@@ -377,12 +377,8 @@ class Gateway:
             inbound = session.get_one(Message, inbound_id)
             inbound.status = InboundStatus.FAILED
             inbound.status_reason = RASA_UNAVAILABLE
-            earlier = [
-                reply
-                for reply in repository.replies_to(session, inbound_id)
-                if (reply.payload or {}).get("system") == RASA_UNAVAILABLE
-            ]
-            if earlier:
+            replies = repository.replies_to(session, inbound_id)
+            if any((reply.payload or {}).get("system") == RASA_UNAVAILABLE for reply in replies):
                 return []
             apology = repository.add_outbound(
                 session,
