@@ -127,12 +127,15 @@ def cross_validated_predictions(
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
 
-    from bot.nlu.linear_ensemble import LinearEnsembleClassifier, linear_svm
+    from bot.nlu.linear_ensemble import class_weights, linear_svm
 
+    settings = ensemble_settings(ROOT / "config.yml")
     folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    # Weights from all labels, not each training fold's: stratified folds keep the label proportions.
+    weights = class_weights(labels, float(settings["class_weight_power"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        svm = linear_svm(LinearEnsembleClassifier.get_default_config()["C"], seed=42)
+        svm = linear_svm(float(settings["C"]), 42, weights)
         model = make_pipeline(feature_union(blocks), svm)
         predicted = cross_val_predict(model, rows, labels, cv=folds)
     return [str(label) for label in predicted]

@@ -103,6 +103,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "storage": storage,
         "resource": resource,
         "context": context,
+        "data": data,
     }
 
 
@@ -119,6 +120,17 @@ def load(pipeline: dict[str, Any], weight: float, **options: Any) -> LinearEnsem
     return LinearEnsembleClassifier.load(
         config, pipeline["storage"], pipeline["resource"], pipeline["context"]
     )
+
+
+def trained(
+    pipeline: dict[str, Any], name: str, data: TrainingData, **options: Any
+) -> LinearEnsembleClassifier:
+    config = {**LinearEnsembleClassifier.get_default_config(), "linear_weight": 1.0, **options}
+    classifier = LinearEnsembleClassifier.create(
+        config, pipeline["storage"], Resource(name), pipeline["context"]
+    )
+    classifier.train(data)
+    return classifier
 
 
 @pytest.mark.parametrize(
@@ -316,3 +328,35 @@ def test_tfidf_blocks_have_unit_length_and_empty_rows_stay_empty() -> None:
     # Sublinear term frequency (1 + ln 2 for a word written twice) times smooth idf (ln((1 + 4) / (1 + df)) + 1).
     idf_two_rows, idf_one_row = np.log(5 / 3) + 1, np.log(5 / 2) + 1
     assert features[0, 0] / features[0, 2] == pytest.approx((1 + np.log(2)) * idf_two_rows / idf_one_row)
+
+
+def test_class_weights_range_from_none_to_sklearns_balanced() -> None:
+    import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from bot.nlu.linear_ensemble import class_weights
+
+    labels = ["faq/ktp_el"] * 2 + ["file_complaint"] * 8 + ["greet"] * 4
+    balanced = compute_class_weight("balanced", classes=np.array(sorted(set(labels))), y=np.array(labels))
+
+    assert list(class_weights(labels, 1.0).values()) == pytest.approx([balanced[0], balanced[1], balanced[2]])
+    assert set(class_weights(labels, 0.0).values()) == {1.0}
+    square_root = class_weights(labels, 0.5)
+    assert square_root["faq/ktp_el"] == pytest.approx(balanced[0] ** 0.5)
+    # A label eight times rarer weighs sqrt(8) times more, not 8 times more.
+    assert square_root["faq/ktp_el"] / square_root["file_complaint"] == pytest.approx(2.0)
+
+
+def test_class_weight_power_changes_the_trained_model(pipeline: dict[str, Any]) -> None:
+    import numpy as np
+
+    data = pipeline["data"]
+    # Two greetings beside six examples of every other label: the weights differ only for unequal classes.
+    greetings = [m for m in data.training_examples if m.get("intent") == "greet"]
+    others = [m for m in data.training_examples if m.get("intent") != "greet"]
+    unequal = TrainingData(training_examples=[*greetings[:2], *others], responses=data.responses)
+    balanced = trained(pipeline, "balanced", unequal, class_weight_power=1.0)._model
+    unweighted = trained(pipeline, "unweighted", unequal, class_weight_power=0.0)._model
+    assert balanced is not None and unweighted is not None
+    assert balanced.classes == unweighted.classes
+    assert not np.allclose(balanced.coef, unweighted.coef)
