@@ -7,6 +7,9 @@ For each word, in this order:
    -> "ktp"; "disdukcapil", "capil" -> "dukcapil"), chat slang this domain needs ("gmn" -> "bagaimana",
    "gak"/"tdk"/"tak" -> "tidak", "bgt" -> "banget"), and lexicon entries that would corrupt a word here
    ("malang" -> "malang", not "ngalam").
+   Amounts in chat shorthand ("50rb", "50k", "75rban", "2jt", "1,5jt") become the number and its unit word
+   ("50 ribu", "2 juta") before any list is read: the lexicon spells a few of them as digits ("50rb" ->
+   "50000") and most not at all, so the same amount reached the model in three forms.
 4. The general informal->formal lexicon (data/indocollex_informal_formal_dict.tsv, MIT).
 5. Repeated letters: a run of three or more ("tolooong", "bangeeet", "maaaf") is squeezed to two and to one;
    a word that is one letter held down ("aaaaa", "ppppp") becomes that letter, not a two-letter abbreviation;
@@ -94,6 +97,9 @@ LEGIT_DOUBLE_WORDS = frozenset(
     }
 )
 
+# "50rb", "50rbu", "50ribu", "50k", "25rban", "2jt", "1,5jt", "3jtan": the amount, then its unit.
+_MONEY_SHORTHAND = re.compile(r"(\d+(?:[.,]\d+)?)(rb|rbu|ribu|rban|ribuan|k|jt|juta|jtan|jutaan)")
+_MONEY_UNITS = {"jt": "juta", "juta": "juta", "jtan": "juta", "jutaan": "juta"}
 _LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")
 _DOUBLE_LETTER = re.compile(r"([^\W\d_])\1")
 _REDUPLICATION = re.compile(r"([^\W\d_]{3,})2")
@@ -293,6 +299,9 @@ class TextNormalizer:
         return found
 
     def _normalize_folded(self, word: str) -> str:
+        amount = _MONEY_SHORTHAND.fullmatch(word)
+        if amount:
+            return f"{amount.group(1)} {_MONEY_UNITS.get(amount.group(2), 'ribu')}"
         found = self._lookup(word)
         if found is not None:
             return found

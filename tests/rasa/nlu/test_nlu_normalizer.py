@@ -88,16 +88,46 @@ def test_kk_stays_kartu_keluarga_although_the_lexicon_says_kakak(normalizer: Tex
         ("PP 2 tahun 2018 tentang apa", "pp 2 tahun 2018 tentang apa"),
         ("tolong satpol PP turun", "tolong satpol pp turun"),
         ("pungutan di SD dan SMA", "pungutan di sd dan sma"),
-        # ... "spt" as seperti, the formal "diubah" as the informal "dirubah", and quotes "200rb".
+        # ... "spt" as seperti and the formal "diubah" as the informal "dirubah".
         ("cara lapor SPT tahunan", "cara lapor spt tahunan"),
         ("nama di ktp diubah", "nama di ktp diubah"),
-        ("diminta 200rb", "diminta 200 ribu"),
     ],
 )
 def test_lexicon_misreadings_in_this_domain_are_overridden(
     normalizer: TextNormalizer, typed: str, expected: str
 ) -> None:
     assert normalizer.normalize(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # The lexicon had "50rb" -> 50000, "200rb" -> a quoted "200.000", "10rb" -> 10 ribu and no "75rb".
+        ("diminta 50rb", "diminta 50 ribu"),
+        ("diminta 200rb", "diminta 200 ribu"),
+        ("bayar 10rb", "bayar 10 ribu"),
+        ("minta 75rb", "minta 75 ribu"),
+        ("uang admin 25rban", "uang admin 25 ribu"),
+        ("dimintai 50k", "dimintai 50 ribu"),
+        ("500ribu", "500 ribu"),
+        ("disuruh bayar 2jt", "disuruh bayar 2 juta"),
+        ("1,5jt buat pelicin", "1,5 juta buat pelicin"),
+        ("3jtan", "3 juta"),
+        # The unit after a separate amount, and an amount after "Rp" (the segmenter splits "Rp50" off "rb").
+        ("50 rb", "50 ribu"),
+        ("Rp50rb", "rp 50 ribu"),
+        ("2 jt", "2 juta"),
+    ],
+)
+def test_money_shorthand_becomes_amount_and_unit(
+    normalizer: TextNormalizer, typed: str, expected: str
+) -> None:
+    assert normalizer.normalize(typed) == expected
+
+
+def test_money_shorthand_keeps_the_span_of_the_typed_amount(normalizer: TextNormalizer) -> None:
+    tokens = normalizer.analyze("pungli 75rb")
+    assert [(t.text, t.start, t.end) for t in tokens] == [("pungli", 0, 6), ("75", 7, 11), ("ribu", 7, 11)]
 
 
 @pytest.mark.parametrize(
