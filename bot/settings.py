@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     inbox_retry_failed_max_age_seconds: float = Field(
         default=3600.0,
         description="Messages that got the 'gangguan' apology because Rasa was down are answered once Rasa is "
-        "back, if they are at most this old and the citizen has not been answered on a later message since.",
+        "back (all channels; on the web chat also when the client retries the same message_id), if they are at "
+        "most this old and the citizen has not been answered on a later message since.",
     )
     inbox_retry_failed_max_attempts: int = Field(
         default=5, description="Tries of such a message (the first included) before it is left failed."

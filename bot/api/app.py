@@ -90,7 +90,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = database or Database(settings.database_url)
     rasa = RasaClient(settings.rasa_url, _rasa_http_client(settings), settings.rasa_timeout_seconds)
     gateway = Gateway(
-        database, rasa, duplicate_wait_seconds=settings.rasa_timeout_seconds + DUPLICATE_WAIT_MARGIN_SECONDS
+        database,
+        rasa,
+        duplicate_wait_seconds=settings.rasa_timeout_seconds + DUPLICATE_WAIT_MARGIN_SECONDS,
+        retry_failed_max_age_seconds=settings.inbox_retry_failed_max_age_seconds,
+        retry_failed_max_attempts=settings.inbox_retry_failed_max_attempts,
     )
     # Messaging platforms, by channel name. The inbox (inbound webhooks) and the delivery worker (outbound
     # sends) look connectors up here when they need them, so a connector added below is used at once.

@@ -278,7 +278,59 @@ def requeue_failed_turns(
         return 0, 0
     requeued = superseded = 0
     for message in session.scalars(_failed_turns(channels, reason, since, max_attempts)).all():
-        answered_later = session.scalar(
+        if _answered_later(session, message):
+            superseded += _supersede(session, message)
+        else:
+            requeued += finish(session, message.id, InboundStatus.FAILED, InboundStatus.RECEIVED)
+    return requeued, superseded
+
+
+def failed_turn_ids(
+    session: Session, channels: Sequence[str], reason: str, since: datetime, max_attempts: int
+) -> list[int]:
+    """Ids of the inbound messages `requeue_failed_turns` would look at, oldest first (the web chat, which
+    has no inbox queue, retries them one by one with `claim_failed_turn`)."""
+    if not channels:
+        return []
+    return list(
+        session.scalars(_failed_turns(channels, reason, since, max_attempts).with_only_columns(Message.id))
+    )
+
+
+def claim_failed_turn(
+    session: Session, message_id: int, reason: str, since: datetime, max_attempts: int, now: datetime
+) -> Message | None:
+    """Claim one inbound message that failed for `reason` for another try (status processing, one more
+    attempt), if it is recent enough, has tries left and no later message of its conversation was answered
+    (then it is marked superseded). None when it may not be tried again or another worker claimed it."""
+    message = session.get(Message, message_id)
+    if (
+        message is None
+        or message.direction != Direction.IN
+        or message.status != InboundStatus.FAILED
+        or message.status_reason != reason
+        or message.attempts >= max_attempts
+        or (as_utc(message.created_at) or now) < since
+    ):
+        return None
+    if _answered_later(session, message):
+        _supersede(session, message)
+        return None
+    if not claim(session, message, InboundStatus.PROCESSING, now):
+        return None
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(status_reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    return message
+
+
+def _answered_later(session: Session, message: Message) -> bool:
+    """Whether a later inbound message of the same conversation has been answered."""
+    return bool(
+        session.scalar(
             select(func.count(Message.id)).where(
                 Message.conversation_id == message.conversation_id,
                 Message.direction == Direction.IN,
@@ -286,13 +338,11 @@ def requeue_failed_turns(
                 Message.status == InboundStatus.PROCESSED,
             )
         )
-        if not answered_later:
-            requeued += finish(session, message.id, InboundStatus.FAILED, InboundStatus.RECEIVED)
-        else:
-            superseded += finish(
-                session, message.id, InboundStatus.FAILED, InboundStatus.FAILED, SUPERSEDED_REASON
-            )
-    return requeued, superseded
+    )
+
+
+def _supersede(session: Session, message: Message) -> bool:
+    return finish(session, message.id, InboundStatus.FAILED, InboundStatus.FAILED, SUPERSEDED_REASON)
 
 
 def identities_with_unfinished(

@@ -12,7 +12,9 @@ delivery worker (bot/gateway/delivery.py) instead of `sent` with the HTTP answer
 
 A duplicate gets the replies stored for the original, without a second Rasa turn. If the original is still
 being answered, the duplicate waits for it (polling the database, so this also works across replicas) up to
-`duplicate_wait_seconds`, then gets `MessageInProgressError` (HTTP 409 on the web-chat API).
+`duplicate_wait_seconds`, then gets `MessageInProgressError` (HTTP 409 on the web-chat API). A duplicate of a
+turn that failed because Rasa was down is that turn's retry (`retry_failed_turn`): answered if Rasa is back and
+the conversation has not moved on, else it gets the stored apology again.
 
 Framework-free on purpose: connectors and the web-chat route call it the same way. The database is
 synchronous SQLAlchemy, so every database step runs in a worker thread and never blocks the event loop.
@@ -27,13 +29,14 @@ import re
 import time
 import weakref
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from bot.conversations import repository
-from bot.conversations.models import Conversation, InboundStatus, Message, OutboundStatus
-from bot.db import Database
+from bot.conversations.models import Channel, Conversation, InboundStatus, Message, OutboundStatus
+from bot.db import Database, utcnow
 from bot.gateway.rasa_client import BotReply, Button, NluResult, RasaClient, RasaUnavailable, parse_buttons
 from bot.privacy import mask_personal_data
 
@@ -125,11 +128,31 @@ def conversation_key(channel: str, sender_id: str) -> str:
     return f"{channel}:h-{hashlib.sha256(sender_id.encode()).hexdigest()[:32]}"
 
 
+@dataclass(frozen=True)
+class _FailedTurn:
+    channel: str
+    sender_id: str
+    text: str
+    message_id: str | None
+    metadata: dict[str, Any] | None
+
+
 class Gateway:
-    def __init__(self, database: Database, rasa: RasaClient, duplicate_wait_seconds: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        rasa: RasaClient,
+        duplicate_wait_seconds: float,
+        *,
+        retry_failed_max_age_seconds: float = 3600.0,
+        retry_failed_max_attempts: int = 5,
+    ) -> None:
         self.database = database
         self.rasa = rasa
         self.duplicate_wait_seconds = duplicate_wait_seconds
+        # Which turns that failed because Rasa was down may still be answered (settings INBOX_RETRY_FAILED_*).
+        self.retry_failed_max_age_seconds = retry_failed_max_age_seconds
+        self.retry_failed_max_attempts = retry_failed_max_attempts
         self.interceptors: list[TurnInterceptor] = []
         # One lock per sender, alive only while some turn of that sender holds a reference to it.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -154,6 +177,12 @@ class Gateway:
                 self._store_inbound, channel, sender_id, text, message_id, metadata
             )
             if isinstance(stored, _Duplicate):
+                if stored.sender_id != sender_id:
+                    # Never hand one citizen's replies to another who reuses a message id.
+                    raise MessageIdConflictError()
+                retried = await self.retry_failed_turn(stored.inbound_id)
+                if retried:
+                    return retried
                 logger.info("duplicate inbound %s/%s: returning the stored replies", channel, message_id)
                 return await self._replies_of_duplicate(stored, sender_id)
             inbound_id = stored
@@ -164,6 +193,33 @@ class Gateway:
         async with self._lock_for(channel, sender_id):
             return await self._answer(
                 inbound_id, channel, sender_id, text, message_id, metadata, reply_status
+            )
+
+    async def retry_failed_turn(
+        self, inbound_id: int, reply_status: OutboundStatus = OutboundStatus.SENT
+    ) -> list[OutboundMessage]:
+        """Answer again a web-chat turn that failed because Rasa was down; its new replies, or [] when it may
+        not be tried again (answered, superseded by a later answered message, too old, out of tries, claimed
+        by another worker) or Rasa is still down (no second apology is stored)."""
+        turn = await asyncio.to_thread(self._failed_turn, inbound_id)
+        if turn is None:
+            return []
+        try:
+            await self.rasa.status()
+        except RasaUnavailable:
+            return []  # still down: a client retrying every few seconds must not use up the tries
+        async with self._lock_for(turn.channel, turn.sender_id):
+            if not await asyncio.to_thread(self._claim_failed_turn, inbound_id):
+                return []
+            logger.info("inbound #%d: answering again after Rasa was unavailable", inbound_id)
+            return await self._answer(
+                inbound_id,
+                turn.channel,
+                turn.sender_id,
+                turn.text,
+                turn.message_id,
+                turn.metadata,
+                reply_status,
             )
 
     async def notify(
@@ -389,14 +445,41 @@ class Gateway:
             )
             return [outbound_message(apology)]
 
+    def _failed_turn(self, inbound_id: int) -> _FailedTurn | None:
+        with self.database.session() as session:
+            inbound = session.get(Message, inbound_id)
+            # Messaging channels are retried by the inbox, which rebuilds their metadata from the stored event.
+            if inbound is None or inbound.channel != Channel.WEB or inbound.status_reason != RASA_UNAVAILABLE:
+                return None
+            metadata = (inbound.payload or {}).get("metadata")
+            return _FailedTurn(
+                inbound.channel,
+                inbound.sender_id,
+                inbound.text,
+                inbound.platform_message_id,
+                metadata if isinstance(metadata, dict) else None,
+            )
+
+    def _claim_failed_turn(self, inbound_id: int) -> bool:
+        now = utcnow()
+        since = now - timedelta(seconds=self.retry_failed_max_age_seconds)
+        with self.database.session() as session:
+            claimed = repository.claim_failed_turn(
+                session, inbound_id, RASA_UNAVAILABLE, since, self.retry_failed_max_attempts, now
+            )
+            return claimed is not None
+
     def _stored_turn(self, inbound_id: int) -> tuple[str, list[OutboundMessage]]:
         with self.database.session() as session:
             inbound = session.get_one(Message, inbound_id)
-            return inbound.status, [outbound_message(m) for m in repository.replies_to(session, inbound_id)]
+            replies = repository.replies_to(session, inbound_id)
+            if inbound.status == InboundStatus.PROCESSED:
+                # Answered on a retry: the apology for the first try is history, not part of the answer.
+                replies = [m for m in replies if (m.payload or {}).get("system") != RASA_UNAVAILABLE]
+            return inbound.status, [outbound_message(m) for m in replies]
 
     async def _replies_of_duplicate(self, duplicate: _Duplicate, sender_id: str) -> list[OutboundMessage]:
         if duplicate.sender_id != sender_id:
-            # Never hand one citizen's replies to another who reuses a message id.
             raise MessageIdConflictError()
         deadline = time.monotonic() + self.duplicate_wait_seconds
         while True:

@@ -49,7 +49,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.conversations import repository
-from bot.conversations.models import Conversation, Direction, InboundStatus, Message
+from bot.conversations.models import Channel, Conversation, Direction, InboundStatus, Message, OutboundStatus
 from bot.conversations.repository import as_utc
 from bot.db import Database, utcnow
 from bot.gateway.delivery import Delivery
@@ -265,9 +265,9 @@ class Inbox:
     async def recover(self) -> int:
         """Process every unfinished inbound row of the registered channels; how many senders had some."""
         channels = sorted(self.connectors)
+        await self._retry_failed_turns(channels)
         if not channels:
             return 0
-        await self._retry_failed_turns(channels)
         identities = await asyncio.to_thread(self._identities_with_unfinished, channels)
         for channel, sender_id in identities:
             self.kick(channel, sender_id)
@@ -276,17 +276,22 @@ class Inbox:
         return len(identities)
 
     async def _retry_failed_turns(self, channels: list[str]) -> None:
-        """Messages answered with the "gangguan" apology go back to the queue once Rasa answers again."""
+        """Messages answered with the "gangguan" apology go back to the queue once Rasa answers again.
+
+        Web-chat messages have no queue here: the gateway answers them one by one, and their replies wait,
+        queued, for the web client's next `GET /api/v1/chat/{sender}/updates`."""
         since = utcnow() - timedelta(seconds=self.config.retry_failed_max_age_seconds)
-        arguments = (channels, RASA_UNAVAILABLE, since, self.config.retry_failed_max_attempts)
-        if not await asyncio.to_thread(self._in_session, repository.has_failed_turns, *arguments):
+        limits = (RASA_UNAVAILABLE, since, self.config.retry_failed_max_attempts)
+        if not await asyncio.to_thread(
+            self._in_session, repository.has_failed_turns, [*channels, Channel.WEB], *limits
+        ):
             return
         try:
             await self.gateway.rasa.status()
         except RasaUnavailable:
             return  # still down: try again at the next sweep, without spending an attempt
         requeued, superseded = await asyncio.to_thread(
-            self._in_session, repository.requeue_failed_turns, *arguments
+            self._in_session, repository.requeue_failed_turns, channels, *limits
         )
         if requeued or superseded:
             logger.info(
@@ -294,6 +299,13 @@ class Inbox:
                 requeued,
                 superseded,
             )
+        web_turns = await asyncio.to_thread(
+            self._in_session, repository.failed_turn_ids, [Channel.WEB], *limits
+        )
+        for inbound_id in web_turns:
+            if self._closing:
+                return
+            await self.gateway.retry_failed_turn(inbound_id, OutboundStatus.QUEUED)
 
     def _in_session(self, step: Any, *arguments: Any) -> Any:
         with self.database.session() as session:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
-from bot.conversations.models import Direction, InboundStatus, Message
+from bot.conversations.models import Channel, Direction, InboundStatus, Message
 from bot.conversations.repository import SUPERSEDED_REASON
 from bot.db import utcnow
-from bot.gateway.gateway import RASA_UNAVAILABLE, SERVICE_UNAVAILABLE_REPLY
+from bot.gateway.gateway import RASA_UNAVAILABLE, SERVICE_UNAVAILABLE_REPLY, MessageIdConflictError
 from tests.channels.helpers import Pipeline, event
 from tests.service.fake_rasa import CANNED, KTP_QUESTION
 
@@ -107,3 +108,93 @@ async def test_old_or_much_tried_messages_are_left_failed(pipeline: Pipeline) ->
 
     assert pipeline.rasa.webhook_calls == []
     assert [status for _, status, _ in inbound_states(pipeline)] == [InboundStatus.FAILED] * 2
+
+
+# --- the web chat: no inbox queue; a client retry (same message_id) or the inbox sweep answers it ---
+
+
+async def web_turn_while_rasa_is_down(pipeline: Pipeline, text: str, message_id: str) -> None:
+    pipeline.rasa.mode = "error"
+    replies = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", text, message_id)
+    assert [reply.text for reply in replies] == [SERVICE_UNAVAILABLE_REPLY]
+    pipeline.rasa.webhook_calls.clear()
+
+
+async def test_web_client_retry_is_answered_once_rasa_is_back(pipeline: Pipeline) -> None:
+    await web_turn_while_rasa_is_down(pipeline, KTP_QUESTION, "c-1")
+
+    still_down = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", KTP_QUESTION, "c-1")
+    assert [reply.text for reply in still_down] == [
+        SERVICE_UNAVAILABLE_REPLY
+    ]  # the stored one, not a new one
+    assert pipeline.rasa.webhook_calls == []  # /status said no: no try spent
+
+    pipeline.rasa.mode = "ok"
+    answered = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", KTP_QUESTION, "c-1")
+    again = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", KTP_QUESTION, "c-1")
+
+    assert [reply.text for reply in answered] == KTP_REPLIES
+    assert [reply.text for reply in again] == KTP_REPLIES  # a later duplicate: the answer, not the apology
+    assert [call["message"] for call in pipeline.rasa.webhook_calls] == [KTP_QUESTION]
+    assert inbound_states(pipeline) == [(KTP_QUESTION, InboundStatus.PROCESSED, None)]
+    apologies = [m for m in pipeline.rows(Direction.OUT) if m.text == SERVICE_UNAVAILABLE_REPLY]
+    assert len(apologies) == 1
+
+
+async def test_web_turn_is_answered_by_the_sweep_and_shown_by_updates(pipeline: Pipeline) -> None:
+    await web_turn_while_rasa_is_down(pipeline, KTP_QUESTION, "c-1")
+    await pipeline.inbox.recover()  # Rasa still down: nothing happens
+    assert pipeline.rasa.webhook_calls == []
+
+    pipeline.rasa.mode = "ok"
+    await pipeline.inbox.recover()
+    await pipeline.inbox.recover()  # and only once
+
+    assert [call["message"] for call in pipeline.rasa.webhook_calls] == [KTP_QUESTION]
+    updates = await pipeline.gateway.updates_for(Channel.WEB, "web-1", after_id=0)
+    assert [reply.text for reply in updates] == [SERVICE_UNAVAILABLE_REPLY, *KTP_REPLIES]
+    assert inbound_states(pipeline) == [(KTP_QUESTION, InboundStatus.PROCESSED, None)]
+    assert pipeline.connector.texts() == []  # web replies are not handed to a messaging connector
+
+
+async def test_web_turn_overtaken_by_an_answered_one_is_not_answered_late(pipeline: Pipeline) -> None:
+    await web_turn_while_rasa_is_down(pipeline, KTP_QUESTION, "c-1")
+    pipeline.rasa.mode = "ok"
+    await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", "halo", "c-2")
+
+    retried = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", KTP_QUESTION, "c-1")
+    await pipeline.inbox.recover()
+
+    assert [reply.text for reply in retried] == [SERVICE_UNAVAILABLE_REPLY]
+    assert [call["message"] for call in pipeline.rasa.webhook_calls] == ["halo"]
+    assert inbound_states(pipeline) == [
+        (KTP_QUESTION, InboundStatus.FAILED, SUPERSEDED_REASON),
+        ("halo", InboundStatus.PROCESSED, None),
+    ]
+
+
+async def test_web_turn_out_of_tries_is_left_failed(pipeline: Pipeline) -> None:
+    await web_turn_while_rasa_is_down(pipeline, KTP_QUESTION, "c-1")
+    with pipeline.database.session() as session:
+        session.execute(
+            update(Message)
+            .where(Message.direction == Direction.IN)
+            .values(attempts=pipeline.gateway.retry_failed_max_attempts)
+        )
+    pipeline.rasa.mode = "ok"
+
+    retried = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", KTP_QUESTION, "c-1")
+    await pipeline.inbox.recover()
+
+    assert [reply.text for reply in retried] == [SERVICE_UNAVAILABLE_REPLY]
+    assert pipeline.rasa.webhook_calls == []
+    assert inbound_states(pipeline) == [(KTP_QUESTION, InboundStatus.FAILED, RASA_UNAVAILABLE)]
+
+
+async def test_web_retry_of_another_senders_message_id_is_a_conflict(pipeline: Pipeline) -> None:
+    await web_turn_while_rasa_is_down(pipeline, KTP_QUESTION, "c-1")
+    pipeline.rasa.mode = "ok"
+
+    with pytest.raises(MessageIdConflictError):
+        await pipeline.gateway.handle_inbound(Channel.WEB, "web-2", KTP_QUESTION, "c-1")
+    assert pipeline.rasa.webhook_calls == []

@@ -120,6 +120,24 @@ def test_rasa_down_gets_the_polite_reply_and_the_message_is_kept(
     assert (inbound.text, inbound.status) == ("lampu jalan mati", "failed")
 
 
+def test_retry_after_an_outage_gets_the_answer(
+    client: TestClient, sqlite_database: Database, fake_rasa: FakeRasa
+) -> None:
+    body = {"sender": "web-128", "text": KTP_QUESTION, "message_id": "c-9"}
+    fake_rasa.mode = "error"
+    first = client.post("/api/v1/chat", json=body)
+    fake_rasa.mode = "ok"
+
+    retry = client.post("/api/v1/chat", json=body)
+
+    assert first.json() == {"messages": [{"text": SERVICE_UNAVAILABLE_REPLY}]}
+    assert retry.status_code == 200
+    assert retry.json()["messages"][0]["text"].startswith("Syarat KTP-el")
+    with sqlite_database.session() as session:
+        inbound = session.scalars(select(Message).where(Message.direction == "in")).one()
+    assert (inbound.status, inbound.faq_topic) == ("processed", "ktp_el")
+
+
 def test_html_and_emoji_are_stored_and_forwarded_as_written(
     client: TestClient, sqlite_database: Database, fake_rasa: FakeRasa
 ) -> None:

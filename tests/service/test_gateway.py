@@ -209,11 +209,23 @@ async def test_rasa_failure_keeps_the_message_and_answers_politely(
     assert [(m.text, m.reply_to_id) for m in outbound] == [(SERVICE_UNAVAILABLE_REPLY, inbound[0].id)]
     assert conversations[0].last_inbound_at is not None
 
-    # A redelivery of the failed message gets the same apology, without another try at Rasa.
-    fake_rasa.reset()
+    # A redelivery while Rasa still fails gets the same apology, without another try at Rasa ...
+    if failure == "hang":
+        fake_rasa.release_hanging()
+        fake_rasa.mode = "error"  # failing at once now: /status must not hang the test for its timeout
+    fake_rasa.webhook_calls.clear()
     again = await gateway.handle_inbound("web", "warga-5", "jalan rusak di depan pasar", message_id="f-1")
     assert again == replies
     assert fake_rasa.webhook_calls == []
+
+    # ... and once Rasa answers again, it is that message's retry (tests/channels/test_failed_retry.py).
+    if failure != "down":
+        fake_rasa.reset()
+        answered = await gateway.handle_inbound(
+            "web", "warga-5", "jalan rusak di depan pasar", message_id="f-1"
+        )
+        assert answered and SERVICE_UNAVAILABLE_REPLY not in [r.text for r in answered]
+        assert [call["message"] for call in fake_rasa.webhook_calls] == ["jalan rusak di depan pasar"]
 
 
 async def test_tracker_failure_keeps_the_replies_without_nlu(
