@@ -202,6 +202,7 @@ class Inbox:
         self._workers: dict[Key, asyncio.Task[None]] = {}
         self._again: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._web_retry: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -302,7 +303,12 @@ class Inbox:
         web_turns = await asyncio.to_thread(
             self._in_session, repository.failed_turn_ids, [Channel.WEB], *limits
         )
-        for inbound_id in web_turns:
+        if web_turns and not self._closing and (self._web_retry is None or self._web_retry.done()):
+            # In the background: each is a Rasa turn, and start-up must not wait for them.
+            self._web_retry = self._spawn(self._retry_web_turns(web_turns), "inbox-web-retry")
+
+    async def _retry_web_turns(self, inbound_ids: list[int]) -> None:
+        for inbound_id in inbound_ids:
             if self._closing:
                 return
             await self.gateway.retry_failed_turn(inbound_id, OutboundStatus.QUEUED)

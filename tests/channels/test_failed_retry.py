@@ -148,7 +148,9 @@ async def test_web_turn_is_answered_by_the_sweep_and_shown_by_updates(pipeline: 
 
     pipeline.rasa.mode = "ok"
     await pipeline.inbox.recover()
+    await pipeline.settle()  # web turns are answered by a background task of the inbox
     await pipeline.inbox.recover()  # and only once
+    await pipeline.settle()
 
     assert [call["message"] for call in pipeline.rasa.webhook_calls] == [KTP_QUESTION]
     updates = await pipeline.gateway.updates_for(Channel.WEB, "web-1", after_id=0)
@@ -164,6 +166,7 @@ async def test_web_turn_overtaken_by_an_answered_one_is_not_answered_late(pipeli
 
     retried = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", KTP_QUESTION, "c-1")
     await pipeline.inbox.recover()
+    await pipeline.settle()
 
     assert [reply.text for reply in retried] == [SERVICE_UNAVAILABLE_REPLY]
     assert [call["message"] for call in pipeline.rasa.webhook_calls] == ["halo"]
@@ -185,6 +188,7 @@ async def test_web_turn_out_of_tries_is_left_failed(pipeline: Pipeline) -> None:
 
     retried = await pipeline.gateway.handle_inbound(Channel.WEB, "web-1", KTP_QUESTION, "c-1")
     await pipeline.inbox.recover()
+    await pipeline.settle()
 
     assert [reply.text for reply in retried] == [SERVICE_UNAVAILABLE_REPLY]
     assert pipeline.rasa.webhook_calls == []
