@@ -46,7 +46,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.conversations import repository
 from bot.conversations.models import Channel, Conversation, Direction, InboundStatus, Message, OutboundStatus
@@ -266,7 +266,11 @@ class Inbox:
     async def recover(self) -> int:
         """Process every unfinished inbound row of the registered channels; how many senders had some."""
         channels = sorted(self.connectors)
-        await self._retry_failed_turns(channels)
+        try:
+            await self._retry_failed_turns(channels)
+        except SQLAlchemyError:
+            # The database is down (the service still starts; /health says so): the next sweep tries again.
+            logger.warning("inbox: failed messages not retried (database unavailable)", exc_info=True)
         if not channels:
             return 0
         identities = await asyncio.to_thread(self._identities_with_unfinished, channels)
