@@ -102,6 +102,22 @@ def test_lexicon_misreadings_in_this_domain_are_overridden(
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
+        ("ass wr wb", "assalamualaikum warahmatullahi wabarakatuh"),
+        ("Ass. Wr. Wb.", "assalamualaikum warahmatullahi wabarakatuh"),
+        ("asw min", "assalamualaikum admin"),
+        ("wassalamualaikum wr wb", "wassalamualaikum warahmatullahi wabarakatuh"),
+        ("wrwb", "warahmatullahi wabarakatuh"),
+    ],
+)
+def test_short_forms_of_the_islamic_greeting_are_written_out(
+    normalizer: TextNormalizer, typed: str, expected: str
+) -> None:
+    assert normalizer.normalize(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
         # The lexicon had "50rb" -> 50000, "200rb" -> a quoted "200.000", "10rb" -> 10 ribu and no "75rb".
         ("diminta 50rb", "diminta 50 ribu"),
         ("diminta 200rb", "diminta 200 ribu"),
