@@ -188,9 +188,10 @@ def as_utc(value: datetime | None) -> datetime | None:
 # --- messaging channels: claims, retries, delivery reports (bot/gateway/inbox.py, delivery.py) ---
 
 
-def claim(session: Session, message: Message, to_status: str, now: datetime) -> bool:
+def claim(session: Session, message: Message, to_status: str, now: datetime, **values: Any) -> bool:
     """Move `message` from the status and attempt count it was read with to `to_status`, counting one more
-    attempt. A single UPDATE guarded by both, so of several workers (tasks, replicas) exactly one wins."""
+    attempt (and setting `values`). A single UPDATE guarded by both, so of several workers (tasks, replicas)
+    exactly one wins."""
     result = session.execute(
         update(Message)
         .where(
@@ -198,7 +199,7 @@ def claim(session: Session, message: Message, to_status: str, now: datetime) -> 
             Message.status == message.status,
             Message.attempts == message.attempts,
         )
-        .values(status=to_status, attempts=Message.attempts + 1, claimed_at=now)
+        .values(status=to_status, attempts=Message.attempts + 1, claimed_at=now, **values)
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
@@ -298,33 +299,26 @@ def failed_turn_ids(
 
 
 def claim_failed_turn(
-    session: Session, message_id: int, reason: str, since: datetime, max_attempts: int, now: datetime
+    session: Session,
+    message_id: int,
+    channels: Sequence[str],
+    reason: str,
+    since: datetime,
+    max_attempts: int,
+    now: datetime,
 ) -> Message | None:
-    """Claim one inbound message that failed for `reason` for another try (status processing, one more
-    attempt), if it is recent enough, has tries left and no later message of its conversation was answered
-    (then it is marked superseded). None when it may not be tried again or another worker claimed it."""
-    message = session.get(Message, message_id)
-    if (
-        message is None
-        or message.direction != Direction.IN
-        or message.status != InboundStatus.FAILED
-        or message.status_reason != reason
-        or message.attempts >= max_attempts
-        or (as_utc(message.created_at) or now) < since
-    ):
+    """Claim one of the messages `requeue_failed_turns` would look at for another try (status processing, one
+    more attempt), unless a later message of its conversation was answered (then it is marked superseded).
+    None when it may not be tried again or another worker claimed it."""
+    message = session.scalars(
+        _failed_turns(channels, reason, since, max_attempts).where(Message.id == message_id)
+    ).first()
+    if message is None:
         return None
     if _answered_later(session, message):
         _supersede(session, message)
         return None
-    if not claim(session, message, InboundStatus.PROCESSING, now):
-        return None
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(status_reason=None)
-        .execution_options(synchronize_session=False)
-    )
-    return message
+    return message if claim(session, message, InboundStatus.PROCESSING, now, status_reason=None) else None
 
 
 def _answered_later(session: Session, message: Message) -> bool:

@@ -184,7 +184,7 @@ class Gateway:
                 if retried:
                     return retried
                 logger.info("duplicate inbound %s/%s: returning the stored replies", channel, message_id)
-                return await self._replies_of_duplicate(stored, sender_id)
+                return await self._replies_of_duplicate(stored)
             inbound_id = stored
         else:
             reply_status = OutboundStatus.QUEUED
@@ -465,7 +465,13 @@ class Gateway:
         since = now - timedelta(seconds=self.retry_failed_max_age_seconds)
         with self.database.session() as session:
             claimed = repository.claim_failed_turn(
-                session, inbound_id, RASA_UNAVAILABLE, since, self.retry_failed_max_attempts, now
+                session,
+                inbound_id,
+                [Channel.WEB],
+                RASA_UNAVAILABLE,
+                since,
+                self.retry_failed_max_attempts,
+                now,
             )
             return claimed is not None
 
@@ -478,9 +484,7 @@ class Gateway:
                 replies = [m for m in replies if (m.payload or {}).get("system") != RASA_UNAVAILABLE]
             return inbound.status, [outbound_message(m) for m in replies]
 
-    async def _replies_of_duplicate(self, duplicate: _Duplicate, sender_id: str) -> list[OutboundMessage]:
-        if duplicate.sender_id != sender_id:
-            raise MessageIdConflictError()
+    async def _replies_of_duplicate(self, duplicate: _Duplicate) -> list[OutboundMessage]:
         deadline = time.monotonic() + self.duplicate_wait_seconds
         while True:
             status, replies = await asyncio.to_thread(self._stored_turn, duplicate.inbound_id)
