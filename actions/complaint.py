@@ -9,7 +9,7 @@ import logging
 import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -28,10 +28,17 @@ from actions.complaint_messages import (
     summary_buttons,
     summary_text,
 )
-from actions.dates import is_unknown_answer, parse_incident_date
+from actions.dates import (
+    YEARS_BEFORE_CONFIRMATION,
+    Plausibility,
+    is_unknown_answer,
+    parse_incident_date,
+    plausibility,
+    stored_incident_date,
+)
 from actions.faq import send_messages
 from actions.service_client import ServiceUnavailable, request
-from bot.knowledge.faq import load_knowledge_base, render_answer
+from bot.knowledge.faq import format_date_id, load_knowledge_base, render_answer
 
 logger = logging.getLogger(__name__)
 JAKARTA = timezone(timedelta(hours=7))
@@ -45,6 +52,7 @@ COMPLAINT_SLOTS = [
     "complaint_latitude",
     "complaint_longitude",
     "complaint_date",
+    "complaint_date_pending",
     "complaint_category",
     "complaint_photo",
     "complaint_anonymous",
@@ -90,6 +98,7 @@ YES_WORDS = {
     "mau",
     "ya, anonim",
     "anonim",
+    "ya, benar",
 }
 NO_WORDS = {"tidak", "tdk", "gak", "ga", "nggak", "enggak", "no", "jangan", "tidak setuju", "bukan"}
 GENERIC_COMPLAINT_WORDS = {
@@ -161,6 +170,8 @@ LOCATION_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 PHONE = re.compile(r"^(?:\+?62|0)8[1-9]\d{6,11}$")
+CATEGORY_CODE = re.compile(r"[a-z_]+")
+MEDIA_IDS = re.compile(r"\d+(?:,\d+)*")
 
 
 def normalize_phone(text: str) -> Optional[str]:
@@ -184,6 +195,10 @@ def is_narration(text: str) -> bool:
     """A narrated problem, not just "mau lapor": enough words beyond the generic complaint words."""
     words = re.findall(r"[a-zA-Z0-9]+", text.lower())
     return len([word for word in words if word not in GENERIC_COMPLAINT_WORDS]) >= 2
+
+
+def is_full_description(text: str) -> bool:
+    return len(text.split()) >= MIN_DESCRIPTION_WORDS
 
 
 # Words that end a place name inside a narration: "di gang mawar | mati semua sejak minggu lalu".
@@ -248,8 +263,11 @@ class ActionStartComplaint(Action):
     ) -> List[EventType]:
         events: List[EventType] = [SlotSet(slot, None) for slot in COMPLAINT_SLOTS]
         events.append(SlotSet("complaint_run_id", uuid.uuid4().hex))
+        # A question left open by an interrupted form must not make the prefilled values below look like
+        # the citizen's answer to it (see `citizen_answers`).
+        events.append(SlotSet("requested_slot", None))
         text = str((tracker.latest_message or {}).get("text") or "")
-        if text.startswith("/") or not is_narration(text):
+        if text.startswith("/") or not is_narration(text) or not is_full_description(text):
             dispatcher.utter_message(response="utter_complaint_intro")
             return events
         events.append(SlotSet("complaint_description", text.strip()))
@@ -259,26 +277,100 @@ class ActionStartComplaint(Action):
         location = location_in(text)
         if location:
             events.append(SlotSet("complaint_location", location))
-        incident = parse_incident_date(text, today_in_jakarta())
-        if incident and incident <= today_in_jakarta():
-            events.append(SlotSet("complaint_date", incident.isoformat()))
+        events += prefilled_date(text, today_in_jakarta())
         dispatcher.utter_message(response="utter_complaint_narration_received")
         return events
 
 
-def answers_only(method: Any) -> Any:
-    """A slot cleared to None (a new complaint, a correction) is not an answer: nothing to validate."""
+def prefilled_date(text: str, today: date) -> List[EventType]:
+    """The incident date a narration gives: stored when believable, held for confirmation when long ago."""
+    incident = parse_incident_date(text, today)
+    if incident is None:
+        return []
+    verdict = plausibility(incident, today)
+    if verdict is Plausibility.PLAUSIBLE:
+        return [SlotSet("complaint_date", incident.isoformat())]
+    if verdict is Plausibility.LONG_AGO:
+        return [SlotSet("complaint_date_pending", incident.isoformat())]
+    return []  # a future or impossible date: the form asks for it
 
-    @functools.wraps(method)
-    async def validate_answer(
-        self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        if value is None:
-            return {}
-        result: Dict[str, Any] = await method(self, value, dispatcher, tracker, domain)
-        return result
 
-    return validate_answer
+def is_citizen_answer(slot: str, value: Any, tracker: Tracker) -> bool:
+    """True when `value` is the text of the message that answers the question the form asked.
+
+    domain.yml fills each complaint slot only that way (`from_text` while it is the requested slot). Any other
+    value that reaches a validator was stored earlier by the form itself: Rasa re-validates prefilled slots
+    when a form is activated, e.g. what ActionStartComplaint read from a narration.
+    """
+    latest_text = (tracker.latest_message or {}).get("text")
+    return tracker.get_slot("requested_slot") == slot and value == latest_text
+
+
+def is_stored_date(value: Any) -> bool:
+    if value == UNKNOWN_DATE:
+        return True
+    incident = stored_incident_date(value)
+    return incident is not None and plausibility(incident, today_in_jakarta()) in (
+        Plausibility.PLAUSIBLE,
+        Plausibility.LONG_AGO,  # only ever stored after the citizen confirmed it
+    )
+
+
+def is_stored_contact(value: Any) -> bool:
+    return value == SKIPPED or (isinstance(value, str) and normalize_phone(value) == value)
+
+
+def is_stored_photo(value: Any) -> bool:
+    return value == SKIPPED or (isinstance(value, str) and MEDIA_IDS.fullmatch(value) is not None)
+
+
+def is_stored_text(value: Any) -> bool:
+    return isinstance(value, str) and len(value.strip()) >= 3
+
+
+def is_stored_description(value: Any) -> bool:
+    return isinstance(value, str) and is_full_description(value)
+
+
+def is_stored_category(value: Any) -> bool:
+    return isinstance(value, str) and CATEGORY_CODE.fullmatch(value) is not None
+
+
+def is_stored_choice(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+Validator = Callable[[Any, Any, CollectingDispatcher, Tracker, DomainDict], Awaitable[Dict[str, Any]]]
+
+
+def citizen_answers(is_stored_form: Callable[[Any], bool]) -> Callable[[Validator], Validator]:
+    """Reads only the citizen's answer as text; a value the form stored before is kept, never re-read.
+
+    A stored value and an answer are different kinds of thing: an ISO date read again as text became another
+    date ("2026-11-30" -> "11-30" -> 11 December 1930), a stored True is not the answer "ya". A stored value that
+    is not in its stored form is dropped, so the form asks its question again. A slot cleared to None (a new
+    complaint, a correction) is nothing to validate.
+    """
+
+    def decorate(method: Validator) -> Validator:
+        slot = method.__name__.removeprefix("validate_")
+
+        @functools.wraps(method)
+        async def validate(
+            self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        ) -> Dict[str, Any]:
+            if value is None:
+                return {}
+            if is_citizen_answer(slot, value, tracker):
+                return await method(self, value, dispatcher, tracker, domain)
+            if is_stored_form(value):
+                return {slot: value}
+            logger.warning("%s held a value that is not in its stored form; asking again", slot)
+            return {slot: None}
+
+        return validate
+
+    return decorate
 
 
 class ValidateComplaintForm(FormValidationAction):
@@ -346,7 +438,7 @@ class ValidateComplaintForm(FormValidationAction):
 
     # --- one validator per question ---------------------------------------------------------
 
-    @answers_only
+    @citizen_answers(is_stored_description)
     async def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -354,8 +446,7 @@ class ValidateComplaintForm(FormValidationAction):
             dispatcher, tracker
         ):
             return {"complaint_description": None}
-        text = " ".join(str(value or "").split())
-        if len(text.split()) < MIN_DESCRIPTION_WORDS:
+        if not is_full_description(str(value)):
             return self._failed(
                 "complaint_description",
                 tracker,
@@ -365,7 +456,7 @@ class ValidateComplaintForm(FormValidationAction):
             )
         return {"complaint_description": str(value).strip()[:4000]}
 
-    @answers_only
+    @citizen_answers(is_stored_text)
     async def validate_complaint_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -392,13 +483,22 @@ class ValidateComplaintForm(FormValidationAction):
             )
         return {"complaint_location": " ".join(str(value).split())[:300]}
 
-    @answers_only
+    @citizen_answers(is_stored_date)
     async def validate_complaint_date(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         answer = normalized_answer(value)
-        if is_unknown_answer(answer) or answer in SKIP_WORDS:
-            return {"complaint_date": UNKNOWN_DATE}
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        pending = stored_incident_date(tracker.get_slot("complaint_date_pending"))
+        if is_unknown_answer(answer) or (answer in SKIP_WORDS and not pending):
+            return {"complaint_date": UNKNOWN_DATE, "complaint_date_pending": None}
+        if pending and (answer in YES_WORDS or intent == "affirm"):
+            return {"complaint_date": pending.isoformat(), "complaint_date_pending": None}
+        if pending and (answer in NO_WORDS or intent == "deny"):
+            return {"complaint_date": None, "complaint_date_pending": None}  # asked again, plainly
+        return self._read_date(answer, tracker, dispatcher)
+
+    def _read_date(self, answer: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
         today = today_in_jakarta()
         incident = parse_incident_date(answer, today)
         if incident is None:
@@ -409,16 +509,27 @@ class ValidateComplaintForm(FormValidationAction):
                 "Maaf, saya belum bisa membaca tanggalnya. Contoh: kemarin, 2 hari lalu, Senin lalu, "
                 'atau 5 Maret. Jika tidak ingat, pilih "Tidak ingat".',
             )
-        if incident > today:
+        verdict = plausibility(incident, today)
+        if verdict is Plausibility.FUTURE:
             return self._failed(
                 "complaint_date",
                 tracker,
                 dispatcher,
                 "Tanggal kejadian tidak boleh lebih dari hari ini. Kapan kejadiannya?",
             )
-        return {"complaint_date": incident.isoformat()}
+        if verdict is Plausibility.TOO_OLD:
+            return self._failed(
+                "complaint_date",
+                tracker,
+                dispatcher,
+                f"Tanggal {format_date_id(incident)} sepertinya keliru. Mohon tuliskan lagi tanggal "
+                "kejadiannya, misalnya 5 Maret 2026.",
+            )
+        if verdict is Plausibility.LONG_AGO:  # asked back by action_ask_complaint_date before it is kept
+            return {"complaint_date": None, "complaint_date_pending": incident.isoformat()}
+        return {"complaint_date": incident.isoformat(), "complaint_date_pending": None}
 
-    @answers_only
+    @citizen_answers(is_stored_category)
     async def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -443,7 +554,7 @@ class ValidateComplaintForm(FormValidationAction):
             "Mohon pilih salah satu kategori dari tombol yang tersedia.",
         )
 
-    @answers_only
+    @citizen_answers(is_stored_photo)
     async def validate_complaint_photo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -461,7 +572,7 @@ class ValidateComplaintForm(FormValidationAction):
             'Silakan kirim fotonya sebagai gambar, atau pilih "Lewati" jika tidak ada foto.',
         )
 
-    @answers_only
+    @citizen_answers(is_stored_choice)
     async def validate_complaint_anonymous(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -475,7 +586,7 @@ class ValidateComplaintForm(FormValidationAction):
             "complaint_anonymous", tracker, dispatcher, 'Mohon jawab dengan "Ya, anonim" atau "Tidak".'
         )
 
-    @answers_only
+    @citizen_answers(is_stored_contact)
     async def validate_complaint_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -494,7 +605,7 @@ class ValidateComplaintForm(FormValidationAction):
             )
         return {"complaint_contact": phone}
 
-    @answers_only
+    @citizen_answers(is_stored_choice)
     async def validate_complaint_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -517,7 +628,7 @@ class ValidateComplaintForm(FormValidationAction):
             "complaint_consent", tracker, dispatcher, 'Mohon pilih "Setuju" atau "Tidak setuju".'
         )
 
-    @answers_only
+    @citizen_answers(is_stored_choice)
     async def validate_complaint_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -538,6 +649,31 @@ class ValidateComplaintForm(FormValidationAction):
             dispatcher,
             'Pilih "Kirim" bila ringkasan sudah benar, atau salah satu tombol "Ubah" untuk memperbaikinya.',
         )
+
+
+class ActionAskComplaintDate(Action):
+    """Asks when it happened; a long-ago date read from the citizen is first read back for confirmation."""
+
+    def name(self) -> str:
+        return "action_ask_complaint_date"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        pending = stored_incident_date(tracker.get_slot("complaint_date_pending"))
+        if pending is None:
+            dispatcher.utter_message(response="utter_ask_complaint_date")
+            return []
+        dispatcher.utter_message(
+            text=f"Tanggal kejadian yang saya baca: *{format_date_id(pending)}*, lebih dari "
+            f"{YEARS_BEFORE_CONFIRMATION} tahun yang lalu. Apakah tanggal ini sudah benar?",
+            buttons=[
+                {"title": "Ya, benar", "payload": "ya, benar"},
+                {"title": "Bukan, ubah", "payload": "bukan"},
+                {"title": "Tidak ingat", "payload": "tidak ingat"},
+            ],
+        )
+        return []
 
 
 class ActionAskComplaintCategory(Action):

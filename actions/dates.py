@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from enum import Enum
 from typing import Optional
 
 import dateparser
@@ -61,10 +62,52 @@ _LAST_UNIT = re.compile(r"\b(?P<unit>minggu|pekan|bulan|tahun)\s+(?:lalu|kemarin
 _LAST_WEEKDAY = re.compile(
     r"\b(?:hari\s+)?(?P<day>senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad)\s*(?:lalu|kemarin|kemaren)?\b"
 )
+# A day/month pair must stand alone: "11-30" inside "2026-11-30" is not a date of its own.
 _EXPLICIT = re.compile(
-    r"\b\d{1,2}\s*[/-]\s*\d{1,2}(?:\s*[/-]\s*\d{2,4})?\b|"
+    r"(?<![\d/-])\d{1,2}\s*[/-]\s*\d{1,2}(?:\s*[/-]\s*\d{2,4})?(?![\d/-])|"
     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|mei|jun|jul|agu|agt|ags|sep|okt|nov|des)[a-z]*(?:\s+\d{4})?\b"
 )
+
+
+_ISO_DATE = re.compile(r"(?<![\d/-])(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?![\d/-])")
+EARLIEST_PLAUSIBLE = date(1945, 8, 17)
+YEARS_BEFORE_CONFIRMATION = 5
+
+
+class Plausibility(Enum):
+    """How believable an incident date is for a complaint filed today."""
+
+    PLAUSIBLE = "plausible"
+    FUTURE = "future"  # refused: it has not happened yet
+    TOO_OLD = "too_old"  # refused: before the Republic, a misreading rather than a memory
+    LONG_AGO = "long_ago"  # possible, but asked back before it is stored
+
+
+def plausibility(incident: date, today: date) -> Plausibility:
+    if incident > today:
+        return Plausibility.FUTURE
+    if incident < EARLIEST_PLAUSIBLE:
+        return Plausibility.TOO_OLD
+    if incident < _years_before(today, YEARS_BEFORE_CONFIRMATION):
+        return Plausibility.LONG_AGO
+    return Plausibility.PLAUSIBLE
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def stored_incident_date(value: object) -> Optional[date]:
+    """The date a complaint slot holds (ISO `YYYY-MM-DD`, as the form stores it), or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _number(word: str) -> int:
@@ -95,12 +138,21 @@ def parse_incident_date(text: str, today: date) -> Optional[date]:
         return today - timedelta(days=UNIT_DAYS[match["unit"]])
     if match := _LAST_UNIT.search(lowered):
         return today - timedelta(days=UNIT_DAYS[match["unit"]])
+    if match := _ISO_DATE.search(lowered):
+        return _iso(match)
     if match := _EXPLICIT.search(lowered):
         return _absolute(match.group(0), today)
     if match := _LAST_WEEKDAY.search(lowered):
         days_back = (today.weekday() - WEEKDAYS[match["day"].replace("'", "")]) % 7 or 7
         return today - timedelta(days=days_back)
     return None
+
+
+def _iso(match: re.Match[str]) -> Optional[date]:
+    try:
+        return date(int(match["year"]), int(match["month"]), int(match["day"]))
+    except ValueError:
+        return None
 
 
 def _absolute(text: str, today: date) -> Optional[date]:

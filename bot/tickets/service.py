@@ -75,6 +75,9 @@ MAX_MESSAGE_CHARS = 4000
 MAX_CODE_ATTEMPTS = 8
 
 
+EARLIEST_INCIDENT_DATE = date(1945, 8, 17)
+
+
 class TicketServiceError(Exception):
     """Base of the errors this module raises on purpose; `str(error)` is Indonesian and safe to show."""
 
@@ -181,6 +184,9 @@ def _validate(new: NewTicket, now: datetime, config: TicketConfig) -> NewTicket:
         raise TicketValidationError("longitude", "Bujur harus di antara -180 dan 180.")
     if new.incident_date is not None and new.incident_date > config.calendar.local_date(now):
         raise TicketValidationError("incident_date", "Tanggal kejadian tidak boleh di masa mendatang.")
+    if new.incident_date is not None and new.incident_date < EARLIEST_INCIDENT_DATE:
+        # A date this old is a misreading (the chat once turned "2026-11-30" into 1930), never a report.
+        raise TicketValidationError("incident_date", "Tanggal kejadian terlalu lama; mohon periksa kembali.")
     if new.consent is not None and new.consent.given_at is not None and new.consent.given_at > now:
         raise TicketValidationError("consent", "Waktu persetujuan tidak boleh di masa mendatang.")
     phone = None

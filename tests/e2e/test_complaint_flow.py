@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -13,6 +15,12 @@ from tests.e2e.test_conversation_basics import button_titles, texts
 
 CODE = re.compile(r"ADU-[0-9A-Z]{8}")
 NARRATION = "lampu jalan di gang mawar mati semua sejak minggu lalu, gelap banget"
+
+
+def days_ago(days: int) -> str:
+    """The ISO date `days` before today where the bot serves (incident dates are Jakarta dates)."""
+    today: date = datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    return (today - timedelta(days=days)).isoformat()
 
 
 def payloads(messages: list[dict[str, object]]) -> list[str]:
@@ -85,9 +93,10 @@ def test_narrated_complaint_is_filed_routed_and_visible_only_to_its_reporter(sta
     body = ticket.json()
     assert body["category"] == "infrastruktur"
     assert body["status"] == "belum_diverifikasi"
-    assert "gang mawar" in body["location_text"].lower()
-    assert body["incident_date"] is not None
+    assert body["location_text"] == "gang mawar"
+    assert body["incident_date"] == days_ago(7)  # "sejak minggu lalu"
     assert body["description"] == NARRATION
+    assert body["is_anonymous"] is False
 
     status = texts(stack.chat(sender, f"cek status {code}"))
     assert code in status and "Belum diverifikasi" in status
@@ -126,10 +135,14 @@ def test_faq_question_in_the_middle_is_answered_and_the_form_continues(stack: St
 
 def test_complaint_is_filed_once_when_the_service_comes_back(stack: Stack) -> None:
     sender = f"warga-{uuid.uuid4().hex[:8]}"
-    messages = stack.chat(sender, "sampah di TPS pasar baru numpuk gak diangkut seminggu, baunya parah")
+    narration = "sampah di TPS pasar baru numpuk gak diangkut seminggu, baunya parah"
+    messages = stack.chat(sender, narration)
     asked: list[str] = []
+    answers: dict[str, str] = {}
     while "ringkasan" not in texts(messages).lower():
-        messages = stack.chat(sender, answer_for(messages, asked))
+        reply = answer_for(messages, asked)
+        answers[asked[-1]] = reply
+        messages = stack.chat(sender, reply)
     stack.api_server.stop(kill=True)
     try:
         saved = texts(stack.chat(sender, "kirim"))
@@ -148,3 +161,9 @@ def test_complaint_is_filed_once_when_the_service_comes_back(stack: Stack) -> No
     assert code, "the outbox did not file the complaint after the service came back"
     mine = stack.api("GET", f"/api/v1/reporters/web/{sender}/tickets").json()["tickets"]
     assert [ticket["code"] for ticket in mine] == [code]
+    # What the outbox filed is what the citizen said, answered and confirmed before the outage.
+    body = stack.api("GET", f"/api/v1/tickets/{code}", params={"channel": "web", "sender_id": sender}).json()
+    assert body["description"] == narration
+    assert body["location_text"] == answers["location"]  # the narration named no place the bot could read
+    assert body["incident_date"] == days_ago(7)  # answered "minggu lalu"
+    assert body["category"] == answers["category"]

@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.connectors.telegram.fake_bot_api import Call, FakeBotApi
 from tests.e2e.conftest import TELEGRAM_WEBHOOK_SECRET, Stack
+from tests.e2e.test_complaint_flow import days_ago
 
 CODE = re.compile(r"ADU-[0-9A-Z]{8}")
 TURN_TIMEOUT_SECONDS = 90
@@ -42,6 +43,7 @@ class TelegramCitizen:
         self._read = 0
         self.last: list[Call] = []  # the bot's messages of the latest turn
         self.pressed: list[str] = []  # callback query ids
+        self.chosen_category = ""  # the title of the category button pressed, less "Ya, "
 
     # --- what the citizen does ---
 
@@ -187,7 +189,9 @@ def next_step(citizen: TelegramCitizen, asked: list[str], photo_id: str) -> None
         citizen.send_photo(photo_id)
     elif "kategori" in said:
         asked.append("category")
-        citizen.press(citizen.buttons()[0])  # the suggested category comes first
+        suggested = citizen.buttons()[0]  # the suggested category comes first: "Ya, <label>"
+        citizen.chosen_category = suggested.removeprefix("Ya, ")
+        citizen.press(suggested)
     elif "kapan kejadiannya" in said:
         asked.append("date")
         citizen.press("Kemarin")
@@ -237,6 +241,8 @@ def test_complaint_on_telegram_with_buttons_photo_and_shared_location(
     assert body["attachments_count"] == 1
     assert "-6.20000" in body["location_text"] and "106.81667" in body["location_text"]
     assert body["description"] == DESCRIPTION
+    assert body["incident_date"] == days_ago(1)  # pressed "Kemarin"
+    assert body["category_label"].startswith(citizen.chosen_category)  # button titles are cut to 20
     engine = create_engine(stack.database_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:

@@ -30,6 +30,7 @@ from tests.connectors.whatsapp.fake_graph_api import (
     text_message,
 )
 from tests.e2e.conftest import Stack
+from tests.e2e.test_complaint_flow import days_ago
 
 CODE = re.compile(r"ADU-[0-9A-Z]{8}")
 TURN_TIMEOUT_SECONDS = 90
@@ -212,6 +213,7 @@ def test_complaint_on_whatsapp_with_interactive_replies_photo_and_shared_locatio
     assert body["attachments_count"] == 1
     assert "-6.17539" in body["location_text"] and "106.82715" in body["location_text"]
     assert body["description"] == DESCRIPTION
+    assert body["incident_date"] == days_ago(1)  # tapped "kemarin"
     if "category_number" in asked:
         assert body["category"] == "infrastruktur"
     engine = create_engine(stack.database_url, poolclass=NullPool)

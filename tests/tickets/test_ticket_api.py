@@ -122,6 +122,7 @@ INVALID_BODIES: list[tuple[dict[str, Any], str]] = [
     ({"latitude": 91, "longitude": 100}, "latitude"),
     ({"latitude": -6.2}, "latitude"),
     ({"incident_date": (date.today() + timedelta(days=2)).isoformat()}, "incident_date"),
+    ({"incident_date": "1930-12-11"}, "incident_date"),  # the misread "2026-11-30" of the chat form
     ({"reporter_phone": "555-1234"}, "reporter_phone"),
     ({"channel": "Telegram!"}, "channel"),
     ({"idempotency_key": "short"}, "idempotency_key"),

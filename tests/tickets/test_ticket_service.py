@@ -112,6 +112,9 @@ def test_validation(session: Session, ticket_config: TicketConfig) -> None:
     with pytest.raises(TicketValidationError) as err:
         attempt(incident_date=date(2026, 3, 3))
     assert err.value.field == "incident_date"
+    with pytest.raises(TicketValidationError) as err:
+        attempt(incident_date=date(1930, 12, 11))
+    assert err.value.field == "incident_date" and "terlalu lama" in str(err.value)
     with pytest.raises(TicketValidationError):
         attempt(latitude=-6.2)  # longitude missing
     with pytest.raises(TicketValidationError):

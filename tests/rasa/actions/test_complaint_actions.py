@@ -89,7 +89,10 @@ def complete_slots(**overrides: Any) -> dict[str, Any]:
 
 
 async def validate(slot: str, value: Any, current: Tracker) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Validates `value` as the citizen's answer: the text of the latest message (from_text mapping)."""
     dispatcher = CollectingDispatcher()
+    if isinstance(value, str):
+        current.latest_message["text"] = value
     method = getattr(ValidateComplaintForm(), f"validate_{slot}")
     result = await method(value, dispatcher, current, {})
     return result, dispatcher.messages
