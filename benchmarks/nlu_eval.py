@@ -57,10 +57,11 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import _display, log, machine_note, quiet_rasa  # noqa: E402
+from bot.rasa_environment import configure_this_process  # noqa: E402
 
-# Before Rasa is imported: no TensorFlow chatter, and no training cache (every fold has different data, so
-# the cache would only fill .rasa/ with entries that are never hit).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before Rasa is imported: telemetry and error reporting off, no TensorFlow chatter, and no training cache
+# (every fold has different data, so the cache would only fill .rasa/ with entries that are never hit).
+configure_this_process()
 os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
 
 DEFAULT_CONFIG = ROOT / "config.yml"

@@ -41,8 +41,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import _display, log, machine_note, quiet_rasa  # noqa: E402
+from bot.rasa_environment import configure_this_process  # noqa: E402
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+configure_this_process()  # telemetry and error reporting off before Rasa is imported
 
 DEFAULT_MESSAGES = ROOT / "benchmarks" / "data" / "latency_messages.txt"
 DEFAULT_DATA = ROOT / "nlu_data"

@@ -24,6 +24,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bot.rasa_environment import rasa_environment  # noqa: E402  (stdlib only)
+
 VAR = ROOT / "var"
 START_TIMEOUT_SECONDS = 300  # a full model loads in about a minute on 2 cores
 
@@ -184,7 +189,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    env = rasa_environment()  # the action server and the Rasa servers the service starts inherit it
     env.setdefault("RASA_URL", f"http://127.0.0.1:{args.rasa_port}")
     env.setdefault("SERVICE_URL", f"http://127.0.0.1:{args.service_port}")
     if not args.unmanaged_rasa:

@@ -21,6 +21,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bot.rasa_environment import rasa_environment  # noqa: E402  (stdlib only)
+
 INPUTS = ["domain.yml", "nlu_data", "bot/nlu", "requirements/rasa.lock"]
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
 
@@ -67,7 +72,7 @@ def training_lock():  # type: ignore[no-untyped-def]
 
 def train(config: Path, model_name: str) -> None:
     rasa = ROOT / ".venv-rasa" / "bin" / "rasa"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    env = rasa_environment()
     command = [
         str(rasa),
         "train",

@@ -29,6 +29,7 @@ from bot.db import Database
 from bot.modelops import registry, trainingdata
 from bot.modelops.models import RasaModel
 from bot.modelops.training_models import Evaluation, HeldOutSplit, TrainingExample, TrainingRun
+from bot.rasa_environment import rasa_environment
 from bot.settings import PROJECT_ROOT
 
 SEED = 2024
@@ -129,7 +130,7 @@ def rasa_scorer(model_path: str, texts: Sequence[str]) -> list[Prediction]:
             "--input",
             str(source),
         ]
-        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+        env = rasa_environment()
         result = subprocess.run(
             command,
             cwd=PROJECT_ROOT,
@@ -202,7 +203,9 @@ def draw_confusion(data: dict[str, Any], out: Path) -> Path | None:
         "--out",
         str(out),
     ]
-    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, timeout=300, check=False)
+    result = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=rasa_environment(), capture_output=True, timeout=300, check=False
+    )
     return out if result.returncode == 0 and out.is_file() else None
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.db import Database, utcnow
 from bot.modelops import evaluation, registry, trainingdata
 from bot.modelops.training_models import RunStatus, TrainingRun
+from bot.rasa_environment import rasa_environment
 from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -268,7 +269,7 @@ class TrainingWorker:
             name,
         ]
         LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+        env = rasa_environment()
         started = time.monotonic()
         progress = Progress()
         with log_path.open("ab") as log, log_path.open("rb") as reader:

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import httpx
 
+from bot.rasa_environment import rasa_environment
 from bot.settings import PROJECT_ROOT
 
 WARM_UP_TEXT = "halo, selamat pagi"
@@ -144,7 +145,7 @@ class RasaSubprocess:
         if not Path(self.model_path).is_file():
             raise StartFailed(f"Berkas model tidak ditemukan: {self.model_path}")
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+        env = rasa_environment()
         with self.log.open("ab") as handle:
             self.process = subprocess.Popen(
                 self.command.argv(self.model_path, self.port),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.knowledge.faq import FaqAnswer, KnowledgeBaseError, load_knowledge_base, parse_knowledge_base
 from bot.modelops.training_models import FaqOverride, TrainingExample
 from bot.privacy import mask_for_review
+from bot.rasa_environment import rasa_environment
 from bot.settings import PROJECT_ROOT
 
 NLU_DATA = PROJECT_ROOT / "nlu_data"
@@ -537,7 +538,7 @@ def rasa_validate(merged: MergedData, config: Path) -> list[str]:
         "--config",
         str(config),
     ]
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    env = rasa_environment()
     result = subprocess.run(
         command,
         cwd=PROJECT_ROOT,

@@ -300,13 +300,23 @@ def context(browser: Browser, live: LiveService) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A desktop page; any JS dialog or uncaught script error fails the test."""
+def page(context: BrowserContext, live: LiveService) -> Iterator[Page]:
+    """A desktop page; any JS dialog, uncaught script error or request to another origin fails the test."""
     tab = context.new_page()
     seen = watch(tab)
+    elsewhere: list[str] = []  # pages load only their own assets: no CDN, web font or analytics
+    tab.on(
+        "request",
+        lambda request: None if is_same_origin(request.url, live.url) else elsewhere.append(request.url),
+    )
     yield tab
     assert not seen.dialogs, f"unexpected JavaScript dialogs: {seen.dialogs}"
     assert not seen.errors, f"uncaught script errors: {seen.errors}"
+    assert not elsewhere, f"requests to other origins: {elsewhere}"
+
+
+def is_same_origin(url: str, base_url: str) -> bool:
+    return url.startswith((base_url + "/", "data:", "blob:", "about:")) or url == base_url
 
 
 def login(page: Page, username: str, password: str = PASSWORD) -> None:

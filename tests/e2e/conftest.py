@@ -18,9 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.rasa_environment import rasa_environment
 from tests.connectors.telegram.fake_bot_api import FakeBotApi, FakeBotApiServer
 from tests.connectors.whatsapp import fake_graph_api
 from tests.connectors.whatsapp.fake_graph_api import FakeGraphApi, FakeGraphApiServer
+from tests.egress.recorder import EgressRecorder
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 240
@@ -119,8 +121,23 @@ def whatsapp_graph_api() -> Iterator[FakeGraphApi]:
 
 
 @pytest.fixture(scope="session")
+def egress() -> Iterator[EgressRecorder]:
+    """Where every outbound HTTP(S) call of the started processes goes (loopback excepted): nowhere.
+
+    Telemetry, error reports, a model hub or a web font would be recorded here; at the end of the session
+    the recorder must have seen nothing — the fake platform APIs are on loopback and reached directly.
+    """
+    with EgressRecorder() as recorder:
+        yield recorder
+    assert recorder.attempts == [], f"processes tried to reach the internet: {recorder.attempts}"
+
+
+@pytest.fixture(scope="session")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, telegram_bot_api: FakeBotApi, whatsapp_graph_api: FakeGraphApi
+    tmp_path_factory: pytest.TempPathFactory,
+    telegram_bot_api: FakeBotApi,
+    whatsapp_graph_api: FakeGraphApi,
+    egress: EgressRecorder,
 ) -> Iterator[Stack]:
     """Rasa + action server + two bot-service processes on one database.
 
@@ -134,10 +151,8 @@ def stack(
     rasa_port, action_port, service_port, api_port = free_port(), free_port(), free_port(), free_port()
     database_url = f"sqlite:///{workdir / 'service.db'}"
     token = "e2e-service-token"
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(ROOT),
-        TF_CPP_MIN_LOG_LEVEL="2",
+    env = rasa_environment(
+        **egress.environment(),
         DATABASE_URL=database_url,
         RASA_URL=f"http://127.0.0.1:{rasa_port}",
         SERVICE_URL=f"http://127.0.0.1:{api_port}",

@@ -24,9 +24,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.rasa_environment import rasa_environment
 from tests.e2e.conftest import ROOT, Server, free_port
 from tests.e2e.test_complaint_flow import CODE, NARRATION, answer_for
 from tests.e2e.test_conversation_basics import texts
+from tests.egress.recorder import EgressRecorder
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-blue-green-token"
@@ -69,7 +71,7 @@ class Managed:
 
 
 @pytest.fixture(scope="module")
-def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Managed]:
+def managed(tmp_path_factory: pytest.TempPathFactory, egress: EgressRecorder) -> Iterator[Managed]:
     model = os.environ.get("LAYANAN_TEST_MODEL")
     if not model or not Path(model).exists():
         pytest.fail("LAYANAN_TEST_MODEL must name a trained model; run the e2e tests with `make test-e2e`.")
@@ -85,10 +87,8 @@ def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Managed]:
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
     )
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(ROOT),
-        TF_CPP_MIN_LOG_LEVEL="2",
+    env = rasa_environment(
+        **egress.environment(),
         DATABASE_URL=f"sqlite:///{workdir / 'service.db'}",
         SERVICE_URL=f"http://127.0.0.1:{service_port}",
         SERVICE_TOKEN=TOKEN,

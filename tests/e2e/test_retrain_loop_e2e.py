@@ -29,8 +29,10 @@ from bot.conversations.models import Message
 from bot.db import Database
 from bot.knowledge.faq import load_knowledge_base
 from bot.modelops import inbox
+from bot.rasa_environment import rasa_environment
 from tests.e2e.conftest import ROOT, Server, free_port
 from tests.e2e.test_conversation_basics import texts
+from tests.egress.recorder import EgressRecorder
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-retrain-token"
@@ -68,7 +70,7 @@ class Loop:
 
 
 @pytest.fixture(scope="module")
-def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
+def loop(tmp_path_factory: pytest.TempPathFactory, egress: EgressRecorder) -> Iterator[Loop]:
     model = os.environ.get("LAYANAN_TEST_MODEL")
     if not model or not Path(model).exists():
         pytest.fail("LAYANAN_TEST_MODEL must name a trained model; run the e2e tests with `make test-e2e`.")
@@ -82,10 +84,8 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
     )
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(ROOT),
-        TF_CPP_MIN_LOG_LEVEL="2",
+    env = rasa_environment(
+        **egress.environment(),
         DATABASE_URL=f"sqlite:///{workdir / 'service.db'}",
         SERVICE_URL=f"http://127.0.0.1:{service_port}",
         SERVICE_TOKEN=TOKEN,

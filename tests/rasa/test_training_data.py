@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from rasa.shared.importers.importer import TrainingDataImporter
 
+from bot.rasa_environment import rasa_environment
 from tests.contract import CATEGORIES, CORE_INTENTS, FAQ_TOPICS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def test_rasa_data_validate_passes() -> None:
             "domain.yml",
         ],
         cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        env=rasa_environment(),
         capture_output=True,
         text=True,
         timeout=600,

@@ -64,6 +64,9 @@ def test_a_first_training_prints_only_the_model_path(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
     (project / "scripts" / "train_model.py").write_bytes((ROOT / "scripts" / "train_model.py").read_bytes())
+    (project / "bot").mkdir()
+    for module in ("__init__.py", "rasa_environment.py"):  # what the script imports: standard library only
+        (project / "bot" / module).write_bytes((ROOT / "bot" / module).read_bytes())
     (project / "config.yml").write_text("recipe: default.v1\n")
     (project / "domain.yml").write_text("version: '3.1'\n")
     rasa = project / ".venv-rasa" / "bin" / "rasa"
