@@ -120,6 +120,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    if gateway.cipher is None:
+        logging.getLogger(__name__).warning(
+            "DATA_ENCRYPTION_KEY is not set: NIKs in chats and complaints are kept masked only"
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

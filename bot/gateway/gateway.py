@@ -1,7 +1,8 @@
 """The gateway: one path for every channel from a citizen's message to the bot's replies.
 
 `handle_inbound` (1) stores the inbound message and commits before anything else, so nothing is lost and a
-redelivered message (same channel and platform message id) is recognised; (2) serialises the turns of one
+redelivered message (same channel and platform message id) is recognised (NIKs masked in what is stored and
+sent to Rasa, sealed on the row: bot/nik_vault.py); (2) serialises the turns of one
 sender; (3) sends the text to Rasa's REST channel; (4) reads the NLU result of that turn from Rasa's tracker
 (not a second parse) onto the inbound row; (5) stores each reply and marks the inbound processed; (6) when
 Rasa cannot answer, marks the inbound `failed` (kept for a retry) and answers with one polite message.
