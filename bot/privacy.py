@@ -1,7 +1,8 @@
 """Masking of personal data before it reaches a log line (UU 27/2022 on personal data protection).
 
 Citizens type their NIK, phone number or e-mail into complaints. The database keeps what they wrote (it is
-the record of the complaint and access to it is controlled); logs are copied, shipped and read far more
+the record of the complaint and access to it is controlled), except NIKs, which it keeps masked and, on a
+ticket, encrypted (bot/nik.py, bot/nik_vault.py); logs are copied, shipped and read far more
 widely, so anything written to a log that may contain citizen text goes through `mask_personal_data`.
 """
 
@@ -9,9 +10,8 @@ from __future__ import annotations
 
 import re
 
-# A NIK (and a Kartu Keluarga number) is 16 digits, often typed in groups ("3201 0101 0190 0001").
-# Exactly 16 digits, optionally separated by single spaces, dots or dashes, not part of a longer number.
-_NIK = re.compile(r"(?<![\d+])\d(?:[ .\-]?\d){15}(?![\d])")
+from bot import nik
+
 # Indonesian phone numbers: +62 / 62 / 0, then 8-12 more digits with optional separators
 # ("0812-3456-7890", "+62 812 3456 7890", "(021) 555-1234"). Applied after the NIK rule. It also catches
 # some dates written with a time ("02.03.2024 10"): over-masking a log line is the safe side.
@@ -21,11 +21,6 @@ _EMAIL = re.compile(r"\b([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.
 
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
-
-
-def _mask_nik(match: re.Match[str]) -> str:
-    digits = _digits(match.group(0))
-    return digits[:4] + "*" * 8 + digits[-4:]
 
 
 def _mask_phone(match: re.Match[str]) -> str:
@@ -42,7 +37,8 @@ def _mask_email(match: re.Match[str]) -> str:
 
 def mask_personal_data(text: str) -> str:
     """`text` with NIK/KK numbers, phone numbers and e-mail addresses masked, for logging only."""
-    text = _NIK.sub(_mask_nik, text)
+    # A NIK (or Kartu Keluarga number) in a log line: any 16 digits, plausible or not (bot/nik.py).
+    text = nik.mask_sixteen_digit_runs(text)
     text = _PHONE.sub(_mask_phone, text)
     return _EMAIL.sub(_mask_email, text)
 

@@ -181,6 +181,23 @@ class Settings(BaseSettings):
         description="Unit whose officers get handoff requests of citizens without a ticket; empty = the unit "
         "of category `lainnya` in routing.yml.",
     )
+    # Privacy (bot/nik.py, bot/nik_vault.py, bot/tracker_retention.py).
+    data_encryption_key: str = Field(
+        default="",
+        description="Fernet key(s) encrypting NIKs kept on tickets (`bot privacy generate-key`; several, "
+        "comma-separated, rotate: the first encrypts). Empty = NIKs are kept masked only.",
+    )
+    rasa_tracker_url: str = Field(
+        default="",
+        description="Rasa's SQL tracker store (as scripts/run.py configures it): empty = SQLite "
+        "var/rasa_tracker.db, else sqlite:///path or postgresql://user:pass@host:port/db.",
+    )
+    rasa_tracker_retention_days: int = Field(
+        default=90, ge=0, description="Tracker events older than this many days are deleted; 0 = never."
+    )
+    rasa_tracker_prune_interval_hours: float = Field(
+        default=24.0, ge=0, description="How often the service prunes the tracker store; 0 = only by CLI."
+    )
 
 
 @lru_cache

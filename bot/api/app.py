@@ -28,6 +28,7 @@ from bot.api.errors import install_error_handlers
 from bot.conversations.models import Channel
 from bot.dashboard import install_dashboard
 from bot.db import Database
+from bot.encryption import cipher_from_settings
 from bot.gateway.delivery import Delivery, DeliveryConfig
 from bot.gateway.gateway import Gateway
 from bot.gateway.inbox import Inbox, InboxConfig
@@ -40,6 +41,7 @@ from bot.modelops.jobs import interrupt_leftovers
 from bot.modelops.managed import build_deployer, start_live_model
 from bot.settings import Settings, get_settings
 from bot.survey.interceptor import SurveyInterceptor
+from bot.tracker_retention import TrackerPruner
 from connectors.base import Connector
 from connectors.telegram import telegram_connector
 from connectors.whatsapp import whatsapp_connector
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         duplicate_wait_seconds=settings.rasa_timeout_seconds + DUPLICATE_WAIT_MARGIN_SECONDS,
         retry_failed_max_age_seconds=settings.inbox_retry_failed_max_age_seconds,
         retry_failed_max_attempts=settings.inbox_retry_failed_max_attempts,
+        cipher=cipher_from_settings(settings),  # an invalid DATA_ENCRYPTION_KEY stops the start here
     )
     # Messaging platforms, by channel name. The inbox (inbound webhooks) and the delivery worker (outbound
     # sends) look connectors up here when they need them, so a connector added below is used at once.
@@ -107,6 +110,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     handoff_sweeper = HandoffSweeper(database, gateway, handoff_config)
     # The SKM survey answers its own buttons and typed answers; after the handoff, which takes precedence.
     gateway.interceptors.append(SurveyInterceptor(database))
+    # Rasa's tracker store keeps every message: old events are deleted (RASA_TRACKER_RETENTION_DAYS).
+    tracker_pruner = TrackerPruner(settings)
     # RASA_MANAGED: the service runs Rasa itself and deploys models blue/green (bot/modelops).
     deployer: Deployer | None = None
     if settings.rasa_managed:
@@ -114,6 +119,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    if gateway.cipher is None:
+        logging.getLogger(__name__).warning(
+            "DATA_ENCRYPTION_KEY is not set: NIKs in chats and complaints are kept masked only"
         )
 
     @asynccontextmanager
@@ -131,6 +140,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await delivery.start()
             await inbox.start()
             await handoff_sweeper.start()
+            await tracker_pruner.start()
             if deployer is not None:
                 rasa_start = asyncio.create_task(start_live_model(deployer, database, settings))
             yield
@@ -142,6 +152,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                         await rasa_start
                 await deployer.close()
                 await rasa_launcher.http.aclose()
+            await tracker_pruner.close()
             await handoff_sweeper.close()
             await inbox.close()
             await delivery.close()

@@ -4,8 +4,6 @@ action server reads FAQ answers from, and the "flag for training" action of conv
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from bot import csv_safety
 from bot.api.deps import SessionDep, require_service_token
 from bot.dashboard.deps import AdminDep, CsrfDep, DashboardError, StaffDep, client_ip
 from bot.dashboard.templating import render, set_flash
@@ -77,12 +76,8 @@ def inbox_page(
 @router.get(BASE + "/inbox.csv")
 def inbox_csv(request: Request, admin: AdminDep, session: SessionDep) -> Response:
     rows = inbox.export_rows(inbox.inbox(session))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=["text", "count", "newest_at", "reasons", "model_guess", "message_ids"]
-    )
-    writer.writeheader()
-    writer.writerows(rows)
+    columns = ["text", "count", "newest_at", "reasons", "model_guess", "message_ids"]
+    body = csv_safety.to_csv([columns, *([row.get(c) for c in columns] for row in rows)])
     log_access(
         session,
         admin,
@@ -92,7 +87,7 @@ def inbox_csv(request: Request, admin: AdminDep, session: SessionDep) -> Respons
         ip=client_ip(request),
     )
     return Response(
-        buffer.getvalue(),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="nlu-inbox.csv"'},
     )

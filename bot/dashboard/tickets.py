@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bot import nik_vault
 from bot.api.deps import SessionDep, get_settings_dep
 from bot.conversations import repository
 from bot.conversations.models import Conversation, Direction, Message, OutboundStatus
@@ -29,6 +30,7 @@ from bot.dashboard.deps import CsrfDep, DashboardError, StaffDep, client_ip
 from bot.dashboard.queue import CHANNEL_LABELS
 from bot.dashboard.templating import render, set_flash
 from bot.db import Database, utcnow
+from bot.encryption import DecryptionError
 from bot.gateway.gateway import Gateway
 from bot.settings import Settings
 from bot.staff.access import visible_ticket
@@ -231,6 +233,29 @@ def _label(mapping: dict[Any, str], enum: type, value: str) -> str:
         return value
 
 
+def _shown_niks(
+    request: Request, session: Session, staff: StaffPrincipal, ticket: Ticket, config: TicketConfig
+) -> list[str] | None:
+    """The NIK(s) of the complaint, decrypted for this page (an access-log row says they were shown);
+    None when they cannot be decrypted (DATA_ENCRYPTION_KEY missing or changed)."""
+    try:
+        niks = nik_vault.unseal(ticket.nik_sealed, config.cipher)
+    except DecryptionError:
+        logger.warning("ticket %s: NIK not decryptable with DATA_ENCRYPTION_KEY", ticket.code)
+        return None
+    if niks:
+        log_access(
+            session,
+            staff,
+            AccessAction.VIEW_NIK,
+            target_type="ticket",
+            target_id=ticket.code,
+            detail=f"{len(niks)} NIK",
+            ip=client_ip(request),
+        )
+    return niks
+
+
 def ticket_page(
     request: Request,
     session: Session,
@@ -252,6 +277,7 @@ def ticket_page(
         target_id=ticket.code,
         ip=client_ip(request),
     )
+    niks = _shown_niks(request, session, staff, ticket, config)
     now = utcnow()
     has_channel = operations.has_conversation(ticket)
     conversation, truncated = _conversation(session, ticket) if has_channel else ([], False)
@@ -266,6 +292,7 @@ def ticket_page(
     context = {
         "nav_active": "antrean",
         "ticket": ticket,
+        "niks": niks,
         "type_label": _label(TYPE_LABELS, TicketType, ticket.type),
         "channel_label": CHANNEL_LABELS.get(ticket.reporter_channel, ticket.reporter_channel),
         "osm_url": _osm_url(ticket),

@@ -1,7 +1,8 @@
 """The gateway: one path for every channel from a citizen's message to the bot's replies.
 
 `handle_inbound` (1) stores the inbound message and commits before anything else, so nothing is lost and a
-redelivered message (same channel and platform message id) is recognised; (2) serialises the turns of one
+redelivered message (same channel and platform message id) is recognised (NIKs masked in what is stored and
+sent to Rasa, sealed on the row: bot/nik_vault.py); (2) serialises the turns of one
 sender; (3) sends the text to Rasa's REST channel; (4) reads the NLU result of that turn from Rasa's tracker
 (not a second parse) onto the inbound row; (5) stores each reply and marks the inbound processed; (6) when
 Rasa cannot answer, marks the inbound `failed` (kept for a retry) and answers with one polite message.
@@ -34,9 +35,11 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
+from bot import nik_vault
 from bot.conversations import repository
 from bot.conversations.models import Channel, Conversation, InboundStatus, Message, OutboundStatus
 from bot.db import Database, utcnow
+from bot.encryption import DataCipher
 from bot.gateway.rasa_client import BotReply, Button, NluResult, RasaClient, RasaUnavailable, parse_buttons
 from bot.privacy import mask_personal_data
 
@@ -146,8 +149,11 @@ class Gateway:
         *,
         retry_failed_max_age_seconds: float = 3600.0,
         retry_failed_max_attempts: int = 5,
+        cipher: DataCipher | None = None,
     ) -> None:
         self.database = database
+        # Seals the NIKs of inbound messages (bot/nik_vault.py); None = NIKs are kept masked only.
+        self.cipher = cipher
         self.rasa = rasa
         self.duplicate_wait_seconds = duplicate_wait_seconds
         # Which turns that failed because Rasa was down may still be answered (settings INBOX_RETRY_FAILED_*).
@@ -172,9 +178,12 @@ class Gateway:
         """One citizen turn; the bot's replies, stored. `inbound_id`: the row the inbox already stored
         (and claimed) for this message; its replies are then queued for the delivery worker."""
         reply_status = OutboundStatus.SENT
+        # NIKs reach neither the stored text nor Rasa (its tracker): masked, and sealed on the stored row.
+        protected = nik_vault.protect(text, self.cipher)
+        text = protected.text
         if inbound_id is None:
             stored = await asyncio.to_thread(
-                self._store_inbound, channel, sender_id, text, message_id, metadata
+                self._store_inbound, channel, sender_id, text, message_id, metadata, protected.sealed
             )
             if isinstance(stored, _Duplicate):
                 if stored.sender_id != sender_id:
@@ -320,6 +329,7 @@ class Gateway:
         text: str,
         message_id: str | None,
         metadata: dict[str, Any] | None,
+        sealed_niks: str | None = None,
     ) -> int | _Duplicate:
         conversation_id = self.conversation_id(channel, sender_id)
         if message_id is not None:
@@ -327,11 +337,13 @@ class Gateway:
                 existing = repository.find_inbound(session, channel, message_id)
                 if existing is not None:
                     return _Duplicate(existing.id, existing.sender_id)
-        payload = {"metadata": metadata} if metadata else None
+        payload: dict[str, Any] = {"metadata": metadata} if metadata else {}
+        if sealed_niks is not None:
+            payload[nik_vault.PAYLOAD_KEY] = sealed_niks
         try:
             with self.database.session() as session:
                 conversation = session.get_one(Conversation, conversation_id)
-                return repository.add_inbound(session, conversation, text, message_id, payload).id
+                return repository.add_inbound(session, conversation, text, message_id, payload or None).id
         except IntegrityError:
             if message_id is None:
                 raise

@@ -41,13 +41,14 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot import nik_vault
 from bot.conversations import repository
 from bot.conversations.models import Channel, Conversation, Direction, InboundStatus, Message, OutboundStatus
 from bot.conversations.repository import as_utc
@@ -481,7 +482,12 @@ class Inbox:
         with self.database.session() as session:
             if repository.find_inbound(session, event.channel, event.platform_message_id) is not None:
                 return None
+        # NIKs are stored (and so sent to Rasa) masked, and sealed on the row (bot/nik_vault.py).
+        protected = nik_vault.protect(event.text, self.gateway.cipher)
+        event = replace(event, text=protected.text)
         payload: dict[str, Any] = {"event": event_to_payload(event)}
+        if protected.sealed is not None:
+            payload[nik_vault.PAYLOAD_KEY] = protected.sealed
         try:
             with self.database.session() as session:
                 if event.kind is EventKind.EDITED and event.original_message_id:

@@ -1,26 +1,18 @@
 """The report as CSV for Excel: UTF-8 with BOM, `;` separator, one section per table.
 
-Spreadsheet formula injection: a cell starting with = + - @ (or a tab / carriage return) would run as a
-formula when opened, so it is prefixed with a single quote. Unit names come from configuration and labels
-from code, but every cell goes through the same guard.
+Spreadsheet formula injection: every cell goes through the guard of bot/csv_safety.py, like every other
+CSV export (unit names come from configuration and labels from code, but the guard costs nothing).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 
+from bot import csv_safety
 from bot.reports.figures import Figures
 
 BOM = "\ufeff"
 SEPARATOR = ";"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _decimal(value: object) -> str:
@@ -66,8 +58,4 @@ def rows_of(figures: Figures, units_label: str) -> list[Sequence[object]]:
 
 
 def to_csv(rows: Iterable[Sequence[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=SEPARATOR, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
-    return BOM + buffer.getvalue()
+    return csv_safety.to_csv(rows, delimiter=SEPARATOR, bom=BOM)

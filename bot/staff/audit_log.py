@@ -18,6 +18,7 @@ class AccessAction(StrEnum):
     VIEW_TICKET = "view_ticket"  # the ticket page shows the reporter's name, phone and conversation
     VIEW_CONVERSATION = "view_conversation"
     VIEW_ATTACHMENT = "view_attachment"
+    VIEW_NIK = "view_nik"  # the ticket page showed the NIK(s) of the complaint, decrypted
     EXPORT = "export"
     HANDOFF_TAKEN = "handoff_taken"
     HANDOFF_RETURNED = "handoff_returned"

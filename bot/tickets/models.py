@@ -85,8 +85,10 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(16), default=Priority.SEDANG.value)
     status: Mapped[str] = mapped_column(String(32), default=TicketStatus.BELUM_DIVERIFIKASI.value)
 
-    # Stored as received: escaping HTML is the job of whatever renders it.
+    # Stored as received, NIKs masked (escaping HTML is the job of whatever renders it).
     description: Mapped[str] = mapped_column(Text)
+    # The NIK(s) the description held, encrypted (bot/nik_vault.py); shown only on the officer's ticket page.
+    nik_sealed: Mapped[str | None] = mapped_column(Text, default=None)
     location_text: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)

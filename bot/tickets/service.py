@@ -23,7 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import nik_vault
 from bot.db import utcnow
+from bot.encryption import DataCipher, cipher_from_settings
 from bot.media import linking
 from bot.media.models import Media
 from bot.settings import Settings, get_settings
@@ -104,6 +106,8 @@ class TicketConfig:
     attachment_max_bytes: int = 5 * 1024 * 1024
     attachment_max_per_ticket: int = 10
     timezone: str = "Asia/Jakarta"
+    # Seals the NIKs of complaint descriptions (DATA_ENCRYPTION_KEY); None = they are kept masked only.
+    cipher: DataCipher | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TicketConfig:
@@ -115,6 +119,7 @@ class TicketConfig:
             attachment_max_bytes=settings.attachment_max_bytes,
             attachment_max_per_ticket=settings.attachment_max_per_ticket,
             timezone=settings.timezone,
+            cipher=cipher_from_settings(settings),
         )
 
 
@@ -314,6 +319,9 @@ def create_ticket(
         return ticket, False
     new = _validate(new, now, config)
     media = _reporters_media(session, new, config)
+    description = nik_vault.protect_description(
+        session, new.description, new.reporter.channel, new.reporter.sender_id, config.cipher, now
+    )
     route = config.routing.route(new.category)
     tier = config.routing.tier_for(new.category, new.type, new.priority)
     deadlines = compute_deadlines(now, tier, config.calendar)
@@ -329,7 +337,8 @@ def create_ticket(
             sla_tier=tier.name,
             priority=new.priority.value,
             status=TicketStatus.BELUM_DIVERIFIKASI.value,
-            description=new.description,
+            description=description.text,
+            nik_sealed=description.sealed,
             location_text=new.location_text,
             latitude=new.latitude,
             longitude=new.longitude,

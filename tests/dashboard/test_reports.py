@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
+from bot.csv_safety import safe_cell
 from bot.db import Database
-from bot.reports.csv_export import safe_cell, to_csv
+from bot.reports.csv_export import to_csv
 from bot.reports.figures import figures
 from bot.reports.period import Period
 from bot.staff.models import AccessLog

@@ -27,6 +27,8 @@ from tests.egress.recorder import EgressRecorder
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 240
 TELEGRAM_WEBHOOK_SECRET = "e2e-telegram-secret"
+# DATA_ENCRYPTION_KEY of the stack (a Fernet key made for the tests).
+DATA_ENCRYPTION_KEY = "Wm8yaVd1b2t4bXJkZ0Rvb3pGcnV1c3R6Z3Jld2tQb3A="
 
 
 def free_port() -> int:
@@ -157,6 +159,7 @@ def stack(
         RASA_URL=f"http://127.0.0.1:{rasa_port}",
         SERVICE_URL=f"http://127.0.0.1:{api_port}",
         SERVICE_TOKEN=token,
+        DATA_ENCRYPTION_KEY=DATA_ENCRYPTION_KEY,
         ATTACHMENTS_DIR=str(workdir / "attachments"),
         ACTION_OUTBOX_PATH=str(workdir / "outbox.db"),
         ACTION_OUTBOX_POLL_SECONDS="1",
