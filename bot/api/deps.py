@@ -28,6 +28,12 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
         yield session
 
 
+def client_ip(request: Request) -> str:
+    """The client's address as the ASGI server reports it (behind a proxy, run uvicorn with
+    --proxy-headers and FORWARDED_ALLOW_IPS so that this is the citizen's address, not the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
 def require_service_token(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     authorization: Annotated[str | None, Header()] = None,
