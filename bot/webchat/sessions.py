@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
@@ -74,13 +74,9 @@ def _check_client_limit(session: Session, key: str, policy: SessionPolicy, now: 
 
 
 def _forget_old_sessions(session: Session, policy: SessionPolicy, now: datetime) -> None:
-    # Rows outside the counting window that can no longer authenticate are of no use to anyone.
-    session.execute(
-        delete(WebChatSession).where(
-            WebChatSession.created_at <= now - policy.window,
-            or_(WebChatSession.expires_at <= now, WebChatSession.revoked_at.is_not(None)),
-        )
-    )
+    # A row that expired (or was revoked: that expires it too) more than a window ago can no longer
+    # authenticate nor count for the limit (it was created before its expiry): of no use to anyone.
+    session.execute(delete(WebChatSession).where(WebChatSession.expires_at <= now - policy.window))
 
 
 def issue_session(
@@ -142,4 +138,5 @@ def revoke_session(session: Session, token: str | None, now: datetime | None = N
     if row is None:
         return False
     row.revoked_at = now
+    row.expires_at = now
     return True

@@ -32,7 +32,7 @@ ClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def make_client(sqlite_database: Database, fake_rasa: FakeRasa) -> Iterator[ClientFactory]:
+def make_client(database: Database, fake_rasa: FakeRasa) -> Iterator[ClientFactory]:
     clients: list[TestClient] = []
 
     def make(address: str = "198.51.100.7", **settings: Any) -> TestClient:
@@ -40,7 +40,7 @@ def make_client(sqlite_database: Database, fake_rasa: FakeRasa) -> Iterator[Clie
             Settings(
                 database_url="sqlite://", rasa_url=fake_rasa.url, service_token=SERVICE_TOKEN, **settings
             ),
-            sqlite_database,
+            database,
         )
         client = TestClient(app, client=(address, 50000))
         client.__enter__()
@@ -93,7 +93,7 @@ def notify(client: TestClient, sender_id: str, text: str) -> None:
 
 
 def test_a_session_is_random_stored_hashed_and_bound_to_a_server_chosen_sender(
-    client: TestClient, sqlite_database: Database
+    client: TestClient, database: Database
 ) -> None:
     before = utcnow()
     response = client.post("/api/v1/chat/sessions", json={"sender": "warga-pilihan-sendiri"})
@@ -105,7 +105,7 @@ def test_a_session_is_random_stored_hashed_and_bound_to_a_server_chosen_sender(
     assert len(token) >= 43  # 32 random bytes, URL-safe base64
     expires_at = datetime.fromisoformat(body["expires_at"])
     assert timedelta(hours=71.9) < expires_at - before < timedelta(hours=72.1)
-    with sqlite_database.session() as session:
+    with database.session() as session:
         rows = list(session.scalars(select(WebChatSession)))
     assert len(rows) == 1
     row = rows[0]
@@ -119,18 +119,18 @@ def test_a_session_is_random_stored_hashed_and_bound_to_a_server_chosen_sender(
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/api/v1/chat" in cookie
 
 
-def test_two_sessions_get_different_tokens_and_senders(client: TestClient, sqlite_database: Database) -> None:
+def test_two_sessions_get_different_tokens_and_senders(client: TestClient, database: Database) -> None:
     first, second = new_token(client), new_token(client)
 
     assert first != second
-    assert sender_of(sqlite_database, first) != sender_of(sqlite_database, second)
+    assert sender_of(database, first) != sender_of(database, second)
 
 
 # --- chatting with a session ---
 
 
 def test_the_turn_is_the_sessions_sender_and_carries_the_client_key(
-    client: TestClient, sqlite_database: Database, fake_rasa: FakeRasa
+    client: TestClient, database: Database, fake_rasa: FakeRasa
 ) -> None:
     token = new_token(client)
 
@@ -138,8 +138,8 @@ def test_the_turn_is_the_sessions_sender_and_carries_the_client_key(
 
     assert response.status_code == 200
     assert response.json()["messages"][0]["text"].startswith("Syarat KTP-el")
-    [inbound] = inbound_rows(sqlite_database)
-    assert (inbound.channel, inbound.sender_id) == ("web", sender_of(sqlite_database, token))
+    [inbound] = inbound_rows(database)
+    assert (inbound.channel, inbound.sender_id) == ("web", sender_of(database, token))
     metadata = fake_rasa.webhook_calls[0]["metadata"]
     assert metadata["sender_id"] == inbound.sender_id
     assert metadata["client_key"] == client_key("198.51.100.7", SERVICE_TOKEN)
@@ -159,22 +159,22 @@ def test_sessions_from_one_address_share_the_client_key_the_action_server_counts
     assert keys[0] == keys[1] != keys[2]
 
 
-def test_the_cookie_alone_is_accepted(client: TestClient, sqlite_database: Database) -> None:
+def test_the_cookie_alone_is_accepted(client: TestClient, database: Database) -> None:
     created = client.post("/api/v1/chat/sessions")  # the client keeps the HttpOnly cookie
 
     response = client.post("/api/v1/chat", json={"text": "halo"})
 
     assert response.status_code == 200
-    [inbound] = inbound_rows(sqlite_database)
-    assert inbound.sender_id == sender_of(sqlite_database, created.json()["token"])
+    [inbound] = inbound_rows(database)
+    assert inbound.sender_id == sender_of(database, created.json()["token"])
 
 
 def test_a_sender_in_the_body_is_refused_and_nothing_is_stored(
-    client: TestClient, sqlite_database: Database, fake_rasa: FakeRasa
+    client: TestClient, database: Database, fake_rasa: FakeRasa
 ) -> None:
     victim = new_token(client)
     client.post("/api/v1/chat", json={"text": "halo"}, headers=bearer(victim))
-    victim_sender = sender_of(sqlite_database, victim)
+    victim_sender = sender_of(database, victim)
     attacker = new_token(client)
 
     response = client.post(
@@ -187,7 +187,7 @@ def test_a_sender_in_the_body_is_refused_and_nothing_is_stored(
     body = response.json()
     assert body["error"] == "sender_not_allowed" and body["fields"] == ["sender"]
     assert "sesi" in body["detail"]
-    assert [row.text for row in inbound_rows(sqlite_database)] == ["halo"]
+    assert [row.text for row in inbound_rows(database)] == ["halo"]
     assert len(fake_rasa.webhook_calls) == 1
 
 
@@ -204,7 +204,7 @@ def test_a_sender_in_the_body_is_refused_and_nothing_is_stored(
     ids=["no token", "unknown token", "empty token", "not bearer", "service token", "huge token"],
 )
 def test_calls_without_a_live_session_get_401(
-    client: TestClient, sqlite_database: Database, headers: dict[str, str], code: str
+    client: TestClient, database: Database, headers: dict[str, str], code: str
 ) -> None:
     chat = client.post("/api/v1/chat", json={"text": "halo"}, headers=headers)
     updates = client.get("/api/v1/chat/updates", headers=headers)
@@ -215,7 +215,7 @@ def test_calls_without_a_live_session_get_401(
         assert response.json()["error"] == code
         assert "Silakan mulai percakapan baru" in response.json()["detail"]
         assert response.headers["www-authenticate"] == "Bearer"
-    assert inbound_rows(sqlite_database) == []
+    assert inbound_rows(database) == []
 
 
 def test_a_wrong_bearer_header_is_not_replaced_by_the_cookie(client: TestClient) -> None:
@@ -230,11 +230,11 @@ def test_a_wrong_bearer_header_is_not_replaced_by_the_cookie(client: TestClient)
 
 
 def test_a_code_sent_later_is_visible_only_through_its_own_session(
-    client: TestClient, sqlite_database: Database
+    client: TestClient, database: Database
 ) -> None:
     owner, other = new_token(client), new_token(client)
     client.post("/api/v1/chat", json={"text": "halo"}, headers=bearer(owner))
-    owner_sender = sender_of(sqlite_database, owner)
+    owner_sender = sender_of(database, owner)
     notify(client, owner_sender, CODE_NOTICE)
 
     mine = client.get("/api/v1/chat/updates", headers=bearer(owner))
@@ -262,7 +262,7 @@ def test_updates_reject_a_negative_after(client: TestClient) -> None:
 
 
 def test_a_revoked_session_gets_401_and_a_new_one_starts_afresh(
-    client: TestClient, sqlite_database: Database
+    client: TestClient, database: Database
 ) -> None:
     token = new_token(client)
     client.post("/api/v1/chat", json={"text": "halo"}, headers=bearer(token))
@@ -271,7 +271,7 @@ def test_a_revoked_session_gets_401_and_a_new_one_starts_afresh(
 
     assert ended.status_code == 204
     assert 'layanan_chat=""' in ended.headers["set-cookie"]  # the cookie is cleared too
-    with sqlite_database.session() as session:
+    with database.session() as session:
         assert session.get_one(WebChatSession, token_hash(token)).revoked_at is not None
     for response in (
         client.post("/api/v1/chat", json={"text": "halo"}, headers=bearer(token)),
@@ -283,24 +283,24 @@ def test_a_revoked_session_gets_401_and_a_new_one_starts_afresh(
     assert client.get("/api/v1/chat/updates", headers=bearer(fresh)).json()["messages"] == []
 
 
-def test_an_expired_session_gets_401(client: TestClient, sqlite_database: Database) -> None:
+def test_an_expired_session_gets_401(client: TestClient, database: Database) -> None:
     token = new_token(client)
-    with sqlite_database.session() as session:
+    with database.session() as session:
         session.execute(update(WebChatSession).values(expires_at=utcnow() - timedelta(seconds=1)))
 
     response = client.post("/api/v1/chat", json={"text": "halo"}, headers=bearer(token))
 
     assert response.status_code == 401 and response.json()["error"] == "invalid_session"
-    assert inbound_rows(sqlite_database) == []
+    assert inbound_rows(database) == []
 
 
 def test_the_ttl_comes_from_the_settings_and_use_slides_the_expiry(
-    make_client: ClientFactory, sqlite_database: Database
+    make_client: ClientFactory, database: Database
 ) -> None:
     client = make_client(webchat_session_ttl_hours=0.5)
     token = new_token(client)
     hour_ago = utcnow() - timedelta(hours=1)
-    with sqlite_database.session() as session:
+    with database.session() as session:
         row = session.get_one(WebChatSession, token_hash(token))
         assert timedelta(minutes=29) < row.expires_at - row.created_at <= timedelta(minutes=30)
         # Last used 20 minutes ago: still live, and this use renews it for another 30 minutes.
@@ -310,7 +310,7 @@ def test_the_ttl_comes_from_the_settings_and_use_slides_the_expiry(
 
     assert client.get("/api/v1/chat/updates", headers=bearer(token)).status_code == 200
 
-    with sqlite_database.session() as session:
+    with database.session() as session:
         row = session.get_one(WebChatSession, token_hash(token))
     assert row.expires_at > utcnow() + timedelta(minutes=29)
     assert row.last_seen_at > hour_ago + timedelta(minutes=59)
@@ -338,30 +338,58 @@ def test_session_creation_is_limited_per_address_across_processes(make_client: C
     assert other_address.post("/api/v1/chat/sessions").status_code == 201
 
 
-def test_the_limit_counts_only_the_window(make_client: ClientFactory, sqlite_database: Database) -> None:
+def test_the_limit_counts_only_the_window(make_client: ClientFactory, database: Database) -> None:
     client = make_client(webchat_sessions_per_address=1, webchat_sessions_window_minutes=10)
     new_token(client)
-    with sqlite_database.session() as session:
+    with database.session() as session:
         session.execute(update(WebChatSession).values(created_at=utcnow() - timedelta(minutes=11)))
 
     assert client.post("/api/v1/chat/sessions").status_code == 201
     assert client.post("/api/v1/chat/sessions").status_code == 429
 
 
+def test_sessions_expired_longer_than_a_window_ago_are_forgotten(
+    make_client: ClientFactory, database: Database
+) -> None:
+    client = make_client(webchat_sessions_window_minutes=60)
+    old_expired, old_live, revoked = new_token(client), new_token(client), new_token(client)
+    day_ago = utcnow() - timedelta(days=1)
+    with database.session() as session:
+        session.execute(
+            update(WebChatSession)
+            .where(WebChatSession.token_hash == token_hash(old_expired))
+            .values(created_at=day_ago, expires_at=utcnow() - timedelta(minutes=61))
+        )
+        session.execute(
+            update(WebChatSession)
+            .where(WebChatSession.token_hash == token_hash(old_live))
+            .values(created_at=day_ago)
+        )
+    assert client.delete("/api/v1/chat/sessions/current", headers=bearer(revoked)).status_code == 204
+
+    new_token(client)  # issuing a session prunes
+
+    with database.session() as session:
+        kept = set(session.scalars(select(WebChatSession.token_hash)))
+    assert token_hash(old_expired) not in kept
+    assert {token_hash(old_live), token_hash(revoked)} <= kept  # revoked just now: still counts for the limit
+    assert client.get("/api/v1/chat/updates", headers=bearer(old_live)).status_code == 200
+
+
 # --- server-to-server relay ---
 
 
-def test_the_relay_needs_the_service_token(client: TestClient, sqlite_database: Database) -> None:
+def test_the_relay_needs_the_service_token(client: TestClient, database: Database) -> None:
     session_token = new_token(client)
     for headers in ({}, bearer("salah"), bearer(session_token)):
         turn = client.post("/api/v1/chat/relay", json={"sender": "mitra-1", "text": "halo"}, headers=headers)
         updates = client.post("/api/v1/chat/relay/updates", json={"sender": "mitra-1"}, headers=headers)
         assert turn.status_code == updates.status_code == 401
-    assert inbound_rows(sqlite_database) == []
+    assert inbound_rows(database) == []
 
 
 def test_the_relay_names_its_sender_and_reads_its_updates(
-    client: TestClient, sqlite_database: Database, fake_rasa: FakeRasa
+    client: TestClient, database: Database, fake_rasa: FakeRasa
 ) -> None:
     turn = client.post(
         "/api/v1/chat/relay",
@@ -374,7 +402,7 @@ def test_the_relay_names_its_sender_and_reads_its_updates(
     nobody = client.post("/api/v1/chat/relay/updates", json={"sender": "mitra-2"}, headers=service())
 
     assert turn.status_code == 200 and turn.json()["messages"][0]["text"].startswith("Syarat KTP-el")
-    [inbound] = inbound_rows(sqlite_database)
+    [inbound] = inbound_rows(database)
     assert (inbound.channel, inbound.sender_id, inbound.platform_message_id) == ("web", "mitra-1", "m-1")
     assert "client_key" not in fake_rasa.webhook_calls[0]["metadata"]
     assert updates.json()["messages"][-1]["text"] == CODE_NOTICE

@@ -41,8 +41,10 @@ def upgrade() -> None:
         ["client_key", "created_at"],
         unique=False,
     )
+    op.create_index(op.f("ix_webchat_sessions_expires_at"), "webchat_sessions", ["expires_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_webchat_sessions_expires_at"), table_name="webchat_sessions")
     op.drop_index("ix_webchat_sessions_client_key_created_at", table_name="webchat_sessions")
     op.drop_table("webchat_sessions")
