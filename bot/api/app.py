@@ -167,17 +167,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.handoff_sweeper = handoff_sweeper
     app.state.deployer = deployer
     install_error_handlers(app)
-    for module in (
-        health,
-        chat_sessions,
-        chat,
-        notifications,
-        categories,
-        tickets,
-        triage,
-        handoffs,
-        model_registry,
-    ):
+    app.include_router(chat_sessions.router)  # web-chat identities (bot/webchat)
+    for module in (health, chat, notifications, categories, tickets, triage, handoffs, model_registry):
         app.include_router(module.router)
     install_dashboard(app)
 

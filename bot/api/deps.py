@@ -29,8 +29,8 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
 
 
 def client_ip(request: Request) -> str:
-    """The client's address as the ASGI server reports it (behind a proxy, run uvicorn with
-    --proxy-headers and FORWARDED_ALLOW_IPS so that this is the citizen's address, not the proxy's)."""
+    """The client's address as the ASGI server reports it: uvicorn takes X-Forwarded-For only from the
+    addresses in FORWARDED_ALLOW_IPS (default 127.0.0.1), so a proxy on another host must be listed there."""
     return request.client.host if request.client else "unknown"
 
 
