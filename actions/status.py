@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.channel import channel_identity
+from actions.channel import channel_identity, message_metadata
 from actions.service_client import ServiceUnavailable, request
 
 TICKET_CODE = re.compile(r"\bADU-[0-9A-HJKMNP-TV-Z]{8}\b", re.IGNORECASE)
@@ -24,6 +24,13 @@ def code_in_message(latest_message: Dict[str, Any]) -> Optional[str]:
             return str(entity["value"]).upper()
     match = TICKET_CODE.search(str(latest_message.get("text") or ""))
     return match.group(0).upper() if match else None
+
+
+def client_key_of(tracker: Tracker) -> Optional[str]:
+    """The web chat's client key (a keyed hash of the citizen's address) the gateway put in the metadata:
+    the service also counts wrong codes per address, so a fresh web-chat session does not reset the count."""
+    value = message_metadata(tracker).get("client_key")
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
 def status_button(code: str) -> Dict[str, str]:
@@ -63,7 +70,7 @@ class ActionCheckStatus(Action):
         code = code_in_message(tracker.latest_message or {})
         try:
             if code:
-                await self._one(dispatcher, code, channel, sender_id)
+                await self._one(dispatcher, code, channel, sender_id, client_key_of(tracker))
             else:
                 await self._list(dispatcher, channel, sender_id)
         except ServiceUnavailable:
@@ -72,10 +79,18 @@ class ActionCheckStatus(Action):
             )
         return [SlotSet("ticket_code", None)]
 
-    async def _one(self, dispatcher: CollectingDispatcher, code: str, channel: str, sender_id: str) -> None:
-        response = await request(
-            "GET", f"/api/v1/tickets/{quote(code)}", params={"channel": channel, "sender_id": sender_id}
-        )
+    async def _one(
+        self,
+        dispatcher: CollectingDispatcher,
+        code: str,
+        channel: str,
+        sender_id: str,
+        client_key: Optional[str],
+    ) -> None:
+        params = {"channel": channel, "sender_id": sender_id}
+        if client_key:
+            params["client_key"] = client_key
+        response = await request("GET", f"/api/v1/tickets/{quote(code)}", params=params)
         if response.status == 200:
             dispatcher.utter_message(
                 text=status_text(response.body),

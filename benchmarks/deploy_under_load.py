@@ -4,7 +4,8 @@
 Starts the real stack as `make run` does with the service managing Rasa (RASA_MANAGED=true): the action
 server, the bot service (uvicorn, SQLite file) and, started by the service, a real Rasa server on the CI
 model ("blue"). A second model file ("green": the same model, other bytes, so another registry entry) is
-registered. Then N web-chat senders each send one turn every INTERVAL seconds (POST /api/v1/chat) while
+registered. Then N web-chat senders each send one turn every INTERVAL seconds (POST /api/v1/chat with the
+bearer token of a session from POST /api/v1/chat/sessions, opened outside the timed turn) while
 the admin API deploys green and, after a pause, rolls back to blue. Reports the max and p99 turn latency,
 the failed turns (HTTP error, timeout or the bot's "gangguan" reply) and the lost turns (sent but not
 stored as processed in the service database), overall and within the switch windows.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import platform
@@ -90,7 +92,7 @@ class Load:
 
     def __init__(self, url: str, senders: int, interval: float, turns_per_conversation: int) -> None:
         self.url = url
-        self.senders = [f"bench-{i}-{os.getpid()}" for i in range(senders)]
+        self.senders = [f"bench-{i}" for i in range(senders)]
         self.interval = interval
         self.turns_per_conversation = max(1, turns_per_conversation)
         self.results: list[TurnResult] = []
@@ -117,14 +119,22 @@ class Load:
         with httpx.Client(timeout=60, trust_env=False) as http:
             n = 0
             next_at = time.monotonic()
+            token = ""
             while not self._stop.is_set():
-                sender = f"{lane}-{n // self.turns_per_conversation}"
+                if n % self.turns_per_conversation == 0:  # a new conversation: a new web-chat session
+                    token = self._new_session(http)
+                # Turns are counted per session (its token's hash is the database key of the session).
+                sender = hashlib.sha256(token.encode()).hexdigest()
                 text = TEXTS[n % len(TEXTS)]
                 n += 1
                 started = time.monotonic()
                 ok, error = True, None
                 try:
-                    response = http.post(f"{self.url}/api/v1/chat", json={"sender": sender, "text": text})
+                    response = http.post(
+                        f"{self.url}/api/v1/chat",
+                        json={"text": text},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                     if response.status_code != 200:
                         ok, error = False, f"HTTP {response.status_code}"
                     else:
@@ -140,6 +150,16 @@ class Load:
                 next_at += self.interval
                 time.sleep(max(0.0, next_at - time.monotonic()))
                 next_at = max(next_at, time.monotonic())
+
+    def _new_session(self, http: httpx.Client) -> str:
+        while not self._stop.is_set():
+            try:
+                response = http.post(f"{self.url}/api/v1/chat/sessions")
+                response.raise_for_status()
+                return str(response.json()["token"])
+            except httpx.HTTPError:
+                time.sleep(0.5)  # the service itself is not what is measured here
+        return ""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -177,7 +197,8 @@ def lost_turns(database: Path, load: Load) -> int:
     with sqlite3.connect(database) as connection:
         stored = dict(
             connection.execute(
-                "SELECT sender_id, COUNT(*) FROM messages WHERE direction = 'in' GROUP BY sender_id"
+                "SELECT s.token_hash, COUNT(m.id) FROM webchat_sessions s LEFT JOIN messages m "
+                "ON m.channel = 'web' AND m.sender_id = s.sender_id AND m.direction = 'in' GROUP BY s.token_hash"
             ).fetchall()
         )
         unfinished = connection.execute(
@@ -209,6 +230,7 @@ class Stack:
             ATTACHMENTS_DIR=str(workdir / "attachments"),
             ACTION_OUTBOX_PATH=str(workdir / "outbox.db"),
             INBOUND_RATE_LIMIT="1000000",
+            WEBCHAT_SESSIONS_PER_ADDRESS="1000000",  # every load sender opens sessions from 127.0.0.1
             LOG_LEVEL="WARNING",
             RASA_MANAGED="true",
             RASA_MODEL=str(blue),

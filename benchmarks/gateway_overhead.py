@@ -5,8 +5,11 @@ Starts the real bot service (uvicorn, SQLite file) with WhatsApp configured agai
 and Rasa replaced by the fake REST server of the tests (it answers at once), then sends N messages:
 - WhatsApp: signed webhook POST -> the service's 200 (ack), and POST -> the fake Rasa receiving the turn
   (verify signature, parse, persist, schedule, claim, call Rasa);
-- web chat: POST /api/v1/chat round trip (persist, Rasa, tracker read, persist replies).
-Each message comes from its own sender, so the per-sender rate limit never applies. Prints a table and writes
+- web chat: POST /api/v1/chat/sessions (a new server-issued identity: limit check, insert), and the
+  POST /api/v1/chat round trip with its bearer token (session look-up, persist, Rasa, tracker read, persist
+  replies).
+Each message comes from its own sender (a new session for each web-chat message), so the per-sender rate
+limit never applies. Prints a table and writes
 benchmarks/results/gateway_overhead.json and .md. Run: `.venv/bin/python benchmarks/gateway_overhead.py`.
 """
 
@@ -119,11 +122,13 @@ def measure(count: int) -> dict[str, Any]:
             WHATSAPP_APP_SECRET=fake_graph_api.APP_SECRET,
             WHATSAPP_VERIFY_TOKEN=fake_graph_api.VERIFY_TOKEN,
             WHATSAPP_API_BASE_URL=graph.url,
+            # One session per web-chat message, all from 127.0.0.1: above the per-address limit.
+            WEBCHAT_SESSIONS_PER_ADDRESS=str(count + 10),
         )
         service = start_service(env, port, Path(tmp) / "service.log")
         url = f"http://127.0.0.1:{port}"
         try:
-            ack_ms, to_rasa_ms, chat_ms = [], [], []
+            ack_ms, to_rasa_ms, session_ms, chat_ms = [], [], [], []
             for i in range(count + 5):  # the first 5 warm up connections and caches
                 text = f"halo bench {i}"
                 body = fake_graph_api.envelope(
@@ -136,14 +141,21 @@ def measure(count: int) -> dict[str, Any]:
                 response.raise_for_status()
                 with arrived:
                     arrived.wait_for(lambda text=text: text in arrivals, timeout=30)
+                session_started = time.perf_counter()
+                created = httpx.post(f"{url}/api/v1/chat/sessions", timeout=30)
+                created.raise_for_status()
                 chat_started = time.perf_counter()
                 httpx.post(
-                    f"{url}/api/v1/chat", json={"sender": f"web-bench-{i}", "text": "halo"}, timeout=30
-                )
+                    f"{url}/api/v1/chat",
+                    json={"text": "halo"},
+                    headers={"Authorization": f"Bearer {created.json()['token']}"},
+                    timeout=30,
+                ).raise_for_status()
                 chat_done = time.perf_counter()
                 if i >= 5 and text in arrivals:
                     ack_ms.append((acked - started) * 1000)
                     to_rasa_ms.append((arrivals[text] - started) * 1000)
+                    session_ms.append((chat_started - session_started) * 1000)
                     chat_ms.append((chat_done - chat_started) * 1000)
                 time.sleep(0.02)
         finally:
@@ -152,6 +164,7 @@ def measure(count: int) -> dict[str, Any]:
     return {
         "whatsapp_webhook_ack_ms": percentiles(ack_ms),
         "whatsapp_webhook_to_rasa_ms": percentiles(to_rasa_ms),
+        "web_chat_session_ms": percentiles(session_ms),
         "web_chat_round_trip_ms": percentiles(chat_ms),
     }
 
@@ -170,7 +183,8 @@ def render(report: dict[str, Any]) -> str:
     labels = {
         "whatsapp_webhook_ack_ms": "WhatsApp webhook → 200 to the platform",
         "whatsapp_webhook_to_rasa_ms": "WhatsApp webhook received → Rasa called",
-        "web_chat_round_trip_ms": "web chat POST → replies (fake Rasa)",
+        "web_chat_session_ms": "web chat POST /sessions → token",
+        "web_chat_round_trip_ms": "web chat POST (bearer token) → replies (fake Rasa)",
     }
     for key, label in labels.items():
         row = report["results"][key]

@@ -13,6 +13,7 @@ from bot.modelops import training_models as training
 from bot.staff import models as staff
 from bot.survey import models as survey
 from bot.tickets import models as tickets
+from bot.webchat import models as webchat
 from connectors import callback_store
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "survey",
     "tickets",
     "training",
+    "webchat",
 ]

@@ -73,6 +73,20 @@ class Settings(BaseSettings):
         default=5, description="Wrong tracking codes allowed per sender in the window."
     )
     ticket_lookup_window_seconds: int = Field(default=600, description="Window of that limit, seconds.")
+    ticket_lookup_max_misses_per_address: int = Field(
+        default=20,
+        description="Wrong tracking codes allowed per web-chat client address in the same window, whatever "
+        "session they come from (a new session does not reset the count; higher than the per-sender limit "
+        "because many citizens can share one carrier-grade NAT address).",
+    )
+    # Web chat (bot/webchat): identities issued by the server.
+    webchat_session_ttl_hours: float = Field(
+        default=72.0, description="A web-chat session ends this long after its last use (sliding expiry)."
+    )
+    webchat_sessions_per_address: int = Field(
+        default=30, description="Web-chat sessions one client address may create in the window."
+    )
+    webchat_sessions_window_minutes: float = Field(default=60.0, description="Window of that limit, minutes.")
     # Messaging channels: inbox and delivery (bot/gateway/inbox.py, bot/gateway/delivery.py).
     channel_media_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest photo/document downloaded from a messaging platform."

@@ -244,9 +244,11 @@ def main() -> int:
                 f"  models        http://127.0.0.1:{args.service_port}/dashboard/model\n"
             )
             + f"  action server http://127.0.0.1:{args.action_port}\n"
-            + "Try:\n"
-            f"  curl -s localhost:{args.service_port}/api/v1/chat -H 'content-type: application/json' "
-            '-d \'{"sender":"a","text":"syarat bikin ktp el apa aja"}\'\n'
+            + "Try (a web-chat session first: the service issues the citizen's token):\n"
+            f"  TOKEN=$(curl -s -X POST localhost:{args.service_port}/api/v1/chat/sessions "
+            "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')\n"
+            f'  curl -s localhost:{args.service_port}/api/v1/chat -H "authorization: Bearer $TOKEN" '
+            "-H 'content-type: application/json' -d '{\"text\":\"syarat bikin ktp el apa aja\"}'\n"
             "Press Ctrl-C to stop."
         )
     while not stopping:

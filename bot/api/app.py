@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.api import (
     categories,
     chat,
+    chat_sessions,
     handoffs,
     health,
     model_registry,
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.handoff_sweeper = handoff_sweeper
     app.state.deployer = deployer
     install_error_handlers(app)
+    app.include_router(chat_sessions.router)  # web-chat identities (bot/webchat)
     for module in (health, chat, notifications, categories, tickets, triage, handoffs, model_registry):
         app.include_router(module.router)
     install_dashboard(app)

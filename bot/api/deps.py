@@ -28,6 +28,12 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
         yield session
 
 
+def client_ip(request: Request) -> str:
+    """The client's address as the ASGI server reports it: uvicorn takes X-Forwarded-For only from the
+    addresses in FORWARDED_ALLOW_IPS (default 127.0.0.1), so a proxy on another host must be listed there."""
+    return request.client.host if request.client else "unknown"
+
+
 def require_service_token(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     authorization: Annotated[str | None, Header()] = None,

@@ -51,6 +51,8 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"], dependencies=[ServiceAuth
 NOT_FOUND_MESSAGE = "Laporan tidak ditemukan untuk akun Anda."
 ChannelQuery = Annotated[str, Query(pattern=CHANNEL_PATTERN)]
 SenderQuery = Annotated[str, Query(min_length=1, max_length=128)]
+# The web chat's client key (from the turn's metadata): wrong codes are also counted per client address.
+ClientKeyQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 _REJECTION_STATUS = {
     "empty": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
@@ -76,6 +78,26 @@ def _limiter(request: Request, settings: Settings) -> MissLimiter:
     return limiter
 
 
+def _client_limiter(request: Request, settings: Settings) -> MissLimiter:
+    """Misses per web-chat client address (its client key), whatever session they come from."""
+    limiter: MissLimiter | None = getattr(request.app.state, "ticket_lookup_client_limiter", None)
+    if limiter is None:
+        limiter = MissLimiter(
+            settings.ticket_lookup_max_misses_per_address, settings.ticket_lookup_window_seconds
+        )
+        request.app.state.ticket_lookup_client_limiter = limiter
+    return limiter
+
+
+def _lookup_limits(
+    request: Request, settings: Settings, channel: str, sender_id: str, client_key: str | None
+) -> list[tuple[MissLimiter, tuple[str, str]]]:
+    limits = [(_limiter(request, settings), (channel, sender_id))]
+    if client_key:
+        limits.append((_client_limiter(request, settings), ("client", client_key)))
+    return limits
+
+
 def _unprocessable(error: TicketValidationError) -> NoReturn:
     raise ApiError(
         status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid_value", str(error), [error.field]
@@ -83,12 +105,18 @@ def _unprocessable(error: TicketValidationError) -> NoReturn:
 
 
 def _reporters_ticket(
-    request: Request, settings: Settings, session: Session, code: str, channel: str, sender_id: str
+    request: Request,
+    settings: Settings,
+    session: Session,
+    code: str,
+    channel: str,
+    sender_id: str,
+    client_key: str | None = None,
 ) -> Ticket:
-    """The reporter's ticket, or 404; too many misses by one sender turn into 429 before any look-up."""
-    limiter = _limiter(request, settings)
-    key = (channel, sender_id)
-    wait = limiter.blocked_for(key)
+    """The reporter's ticket, or 404; too many misses by one sender (or, with `client_key`, from one web-chat
+    client address) turn into 429 before any look-up."""
+    limits = _lookup_limits(request, settings, channel, sender_id, client_key)
+    wait = max(limiter.blocked_for(key) for limiter, key in limits)
     if wait > 0:
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
@@ -97,7 +125,8 @@ def _reporters_ticket(
         )
     ticket = service.get_ticket_for_reporter(session, code, channel, sender_id)
     if ticket is None:
-        limiter.record_miss(key)
+        for limiter, key in limits:
+            limiter.record_miss(key)
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=NOT_FOUND_MESSAGE)
     return ticket
 
@@ -169,8 +198,9 @@ def get_ticket(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    client_key: ClientKeyQuery = None,
 ) -> TicketOut:
-    ticket = _reporters_ticket(request, settings, session, code, channel, sender_id)
+    ticket = _reporters_ticket(request, settings, session, code, channel, sender_id, client_key)
     return _ticket_out(session, ticket, _config(request, settings))
 
 

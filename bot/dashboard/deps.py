@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.api.deps import SessionDep, get_settings_dep
+from bot.api.deps import client_ip as client_ip  # re-exported: the dashboard routes import it from here
 from bot.settings import Settings
 from bot.staff.access import NotVisible
 from bot.staff.principal import StaffPrincipal
@@ -47,10 +48,6 @@ def session_policy(settings: Settings) -> SessionPolicy:
         idle=timedelta(minutes=settings.dashboard_session_idle_minutes),
         max_age=timedelta(hours=settings.dashboard_session_max_hours),
     )
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def current_staff(

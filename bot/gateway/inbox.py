@@ -285,7 +285,7 @@ class Inbox:
         """Messages answered with the "gangguan" apology go back to the queue once Rasa answers again.
 
         Web-chat messages have no queue here: the gateway answers them one by one, and their replies wait,
-        queued, for the web client's next `GET /api/v1/chat/{sender}/updates`."""
+        queued, for the web client's next `GET /api/v1/chat/updates` (its session's sender)."""
         since = utcnow() - timedelta(seconds=self.config.retry_failed_max_age_seconds)
         limits = (RASA_UNAVAILABLE, since, self.config.retry_failed_max_attempts)
         if not await asyncio.to_thread(

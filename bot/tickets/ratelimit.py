@@ -5,6 +5,10 @@ people's tickets and keeps the database out of reach of a loop. It lives in one 
 bot-service replicas each replica counts on its own, so a sender gets up to N x limit attempts. A
 multi-replica deployment should back this with Redis (INCR + EXPIRE on a per-sender key); the interface
 below (`blocked_for`, `record_miss`) is what such a backend has to provide.
+
+The web chat's sender ids are issued per session, and anyone may open a new session: so its lookups are also
+counted per client address (`client_key`, a keyed hash of it, sent by the action server from the turn's
+metadata) in a second limiter with its own, higher limit (bot/api/tickets.py). A new session does not reset it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ import socket
 import struct
 import threading
 import time
-import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from bot.staff.models import Role
 from bot.tickets.models import Ticket
 from bot.tickets.service import NewTicket, ReporterInfo, TicketConfig, add_attachment, create_ticket
 from bot.tickets.vocab import Category
+from bot.webchat.models import WebChatSession
+from bot.webchat.sessions import token_hash
 from tests.service import conftest as service_fixtures
 from tests.service.fake_rasa import FakeRasa
 
@@ -114,9 +115,12 @@ class _ServerThread:
 
 @dataclass
 class Citizen:
-    """A web-chat user talking to the live service exactly as the chat widget does."""
+    """A web-chat user talking to the live service exactly as the chat widget does: with a session token the
+    service issued. `sender` is the sender id the service bound to that session (the test reads it from the
+    database to file tickets and handoffs for this citizen; the citizen itself never sends it)."""
 
     service: LiveService
+    token: str
     sender: str
     last_id: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)  # pushed messages: text, buttons
@@ -126,7 +130,7 @@ class Citizen:
         return [m["text"] for m in self.send(text)]
 
     def send(self, text: str) -> list[dict[str, Any]]:
-        response = self.service.http.post("/api/v1/chat", json={"sender": self.sender, "text": text})
+        response = self.service.http.post("/api/v1/chat", json={"text": text}, headers=self._auth())
         assert response.status_code == 200, response.text
         messages: list[dict[str, Any]] = response.json()["messages"]
         return messages
@@ -134,7 +138,7 @@ class Citizen:
     def poll(self) -> list[dict[str, Any]]:
         """Messages pushed to this citizen since the last poll (officer replies, notices)."""
         response = self.service.http.get(
-            f"/api/v1/chat/{self.sender}/updates", params={"after": self.last_id}
+            "/api/v1/chat/updates", params={"after": self.last_id}, headers=self._auth()
         )
         assert response.status_code == 200, response.text
         body = response.json()
@@ -144,6 +148,9 @@ class Citizen:
 
     def texts(self) -> list[str]:
         return [m["text"] for m in self.received]
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def wait_for(self, fragment: str, timeout: float = 10.0) -> dict[str, Any]:
         """Poll until a pushed message containing `fragment` (case-insensitive) arrives; returns it."""
@@ -169,8 +176,14 @@ class LiveService:
     fake_rasa: FakeRasa
     http: httpx.Client
 
-    def citizen(self, name: str = "warga") -> Citizen:
-        return Citizen(self, f"{name}-{uuid.uuid4().hex[:10]}")
+    def citizen(self) -> Citizen:
+        response = self.http.post("/api/v1/chat/sessions")
+        assert response.status_code == 201, response.text
+        self.http.cookies.clear()  # every citizen carries its own token, not the last one's cookie
+        token = response.json()["token"]
+        with self.database.session() as session:
+            sender = session.get_one(WebChatSession, token_hash(token)).sender_id
+        return Citizen(self, token, sender)
 
     def file_ticket(
         self,

@@ -102,6 +102,24 @@ class Browser:
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", url, **kwargs)
 
+    def _service_auth(self) -> dict[str, str]:
+        settings: Settings = self._shared.app.state.settings  # type: ignore[attr-defined]
+        return {"Authorization": f"Bearer {settings.service_token}"}
+
+    def chat(self, sender: str, text: str) -> httpx.Response:
+        """A web-chat turn of a named sender, through the service-token relay (as an integration sends it)."""
+        return self.post(
+            "/api/v1/chat/relay", json={"sender": sender, "text": text}, headers=self._service_auth()
+        )
+
+    def chat_updates(self, sender: str, after: int = 0) -> httpx.Response:
+        """The web-chat updates of a named sender, through the service-token relay."""
+        return self.post(
+            "/api/v1/chat/relay/updates",
+            json={"sender": sender, "after": after},
+            headers=self._service_auth(),
+        )
+
 
 @pytest.fixture
 def test_client(app: FastAPI) -> Iterator[TestClient]:

@@ -51,7 +51,7 @@ def web(client_factory: Callable[[], Browser]) -> Browser:
 
 
 def chat(web: Browser, sender: str, text: str) -> list[dict[str, Any]]:
-    response = web.post("/api/v1/chat", json={"sender": sender, "text": text})
+    response = web.chat(sender, text)
     assert response.status_code == 200, response.text
     messages: list[dict[str, Any]] = response.json()["messages"]
     return messages
@@ -68,7 +68,7 @@ def request_handoff(
 
 
 def updates(web: Browser, sender: str, after: int = 0) -> list[str]:
-    response = web.get(f"/api/v1/chat/{sender}/updates", params={"after": after})
+    response = web.chat_updates(sender, after)
     assert response.status_code == 200
     return [m["text"] for m in response.json()["messages"]]
 

@@ -85,7 +85,7 @@ def wait_finished(admin: StaffClient) -> str:
 
 
 def chat(client: Browser, sender: str) -> str:
-    response = client.post("/api/v1/chat", json={"sender": sender, "text": "halo"})
+    response = client.chat(sender, "halo")
     assert response.status_code == 200, response.text
     return " ".join(m["text"] for m in response.json()["messages"])
 

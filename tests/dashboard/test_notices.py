@@ -56,7 +56,7 @@ def move_and_notify(
 
 
 def updates(browser: Browser, sender: str = "warga-1") -> list[dict[str, Any]]:
-    response = browser.get(f"/api/v1/chat/{sender}/updates")
+    response = browser.chat_updates(sender)
     assert response.status_code == 200, response.text
     messages: list[dict[str, Any]] = response.json()["messages"]
     return messages

@@ -43,7 +43,7 @@ def invited(
 
 
 def say(browser: Browser, text: str, sender: str = "warga-1") -> list[dict[str, Any]]:
-    response = browser.post("/api/v1/chat", json={"sender": sender, "text": text})
+    response = browser.chat(sender, text)
     assert response.status_code == 200, response.text
     messages: list[dict[str, Any]] = response.json()["messages"]
     return messages

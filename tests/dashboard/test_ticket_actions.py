@@ -231,7 +231,7 @@ def test_reply_is_stored_once_and_reaches_the_web_chat(
         and sent[0].payload["officer"] == "petugas.pu"
     )
     assert _row(database, ticket.id).first_response_at is not None
-    updates = client_factory().get("/api/v1/chat/warga-balas/updates").json()
+    updates = client_factory().chat_updates("warga-balas").json()
     assert any("Tim kami akan meninjau" in m["text"] for m in updates["messages"])
     shown = officer.get(f"/dashboard/tiket/{ticket.code}").text
     assert 'class="bubble officer"' in shown and "Menunggu diambil oleh obrolan web" in shown

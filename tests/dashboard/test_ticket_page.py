@@ -102,7 +102,7 @@ def test_description_and_conversation_are_escaped(
 ) -> None:
     ticket = make_ticket(description=f"Jalan rusak parah {payload}", sender_id="warga-xss")
     web = client_factory()
-    assert web.post("/api/v1/chat", json={"sender": "warga-xss", "text": payload}).status_code == 200  # type: ignore[attr-defined]
+    assert web.chat("warga-xss", payload).status_code == 200  # type: ignore[attr-defined]
     with database.session() as session:
         add_citizen_message(
             session,

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -96,16 +97,69 @@ class Stack:
     api_server: Server
 
     def chat(self, sender: str, text: str, **extra: str) -> list[dict[str, object]]:
-        response = httpx.post(
-            f"{self.service_url}/api/v1/chat", json={"sender": sender, "text": text, **extra}, timeout=60
+        """One web-chat turn of a named sender, through the service-token relay (the public path, with a
+        session the service issues, is `Session` below)."""
+        response = self.api(
+            "POST", "/api/v1/chat/relay", json={"sender": sender, "text": text, **extra}, timeout=60
         )
         response.raise_for_status()
         messages: list[dict[str, object]] = response.json()["messages"]
         return messages
 
+    def updates(self, sender: str, after: int = 0) -> dict[str, Any]:
+        """The web-chat updates of a named sender, through the service-token relay."""
+        response = self.api("POST", "/api/v1/chat/relay/updates", json={"sender": sender, "after": after})
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def session(self) -> WebChat:
+        """A citizen on the public web chat, with a session token the service issued."""
+        response = httpx.post(f"{self.service_url}/api/v1/chat/sessions", timeout=30)
+        assert response.status_code == 201, response.text
+        return WebChat(self.service_url, response.json()["token"])
+
     def api(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.request(method, f"{self.service_url}{path}", headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+        kwargs.setdefault("timeout", 30)
+        return httpx.request(method, f"{self.service_url}{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class WebChat:
+    """One citizen's session on the public web chat: the token is all the client holds."""
+
+    service_url: str
+    token: str
+
+    def post(self, text: str, **extra: object) -> httpx.Response:
+        return httpx.post(
+            f"{self.service_url}/api/v1/chat",
+            json={"text": text, **extra},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=60,
+        )
+
+    def chat(self, text: str) -> list[dict[str, object]]:
+        response = self.post(text)
+        response.raise_for_status()
+        messages: list[dict[str, object]] = response.json()["messages"]
+        return messages
+
+    def updates(self, after: int = 0) -> httpx.Response:
+        return httpx.get(
+            f"{self.service_url}/api/v1/chat/updates",
+            params={"after": after},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+
+    def end(self) -> httpx.Response:
+        return httpx.delete(
+            f"{self.service_url}/api/v1/chat/sessions/current",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -171,6 +225,8 @@ def stack(
         WHATSAPP_APP_SECRET=fake_graph_api.APP_SECRET,
         WHATSAPP_VERIFY_TOKEN=fake_graph_api.VERIFY_TOKEN,
         WHATSAPP_API_BASE_URL=whatsapp_graph_api.url,
+        # Low, so that test_webchat_session_e2e.py reaches the per-address wrong-code limit in a few turns.
+        TICKET_LOOKUP_MAX_MISSES_PER_ADDRESS="3",
     )
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(

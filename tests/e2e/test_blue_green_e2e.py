@@ -51,7 +51,12 @@ class Managed:
     workdir: Path
 
     def chat(self, sender: str, text: str) -> list[dict[str, object]]:
-        response = httpx.post(f"{self.url}/api/v1/chat", json={"sender": sender, "text": text}, timeout=60)
+        response = httpx.post(
+            f"{self.url}/api/v1/chat/relay",
+            json={"sender": sender, "text": text},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=60,
+        )
         response.raise_for_status()
         messages: list[dict[str, object]] = response.json()["messages"]
         return messages

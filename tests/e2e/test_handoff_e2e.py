@@ -63,9 +63,8 @@ def login(stack: Stack, username: str) -> httpx.Client:
 
 
 def updates(stack: Stack, sender: str) -> list[str]:
-    response = httpx.get(f"{stack.service_url}/api/v1/chat/{sender}/updates", timeout=30)
-    response.raise_for_status()
-    return [str(message["text"]) for message in response.json()["messages"]]
+    messages = stack.updates(sender)["messages"]
+    return [str(message["text"]) for message in messages]
 
 
 def test_officer_takes_over_replies_and_hands_back(stack: Stack) -> None:

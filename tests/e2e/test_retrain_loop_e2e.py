@@ -54,7 +54,12 @@ class Loop:
     workdir: Path
 
     def chat(self, sender: str, text: str) -> str:
-        response = httpx.post(f"{self.url}/api/v1/chat", json={"sender": sender, "text": text}, timeout=120)
+        response = httpx.post(
+            f"{self.url}/api/v1/chat/relay",
+            json={"sender": sender, "text": text},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=120,
+        )
         response.raise_for_status()
         return texts(response.json()["messages"])
 

@@ -84,7 +84,7 @@ def test_deploy_by_name_then_roll_back_over_the_api(client: TestClient, register
         "ci-cccccccccccccccc": "candidate",
     }
     assert (
-        client.post("/api/v1/chat", json={"sender": "w", "text": "halo"})
+        client.post("/api/v1/chat/relay", json={"sender": "w", "text": "halo"}, headers=AUTH)
         .json()["messages"][0]["text"]
         .startswith("ci-aaaaaaaaaaaaaaaa:")
     )

@@ -123,7 +123,9 @@ def postgres_url(postgres_migrated: str) -> str:
     engine = create_engine(postgres_migrated, poolclass=NullPool)
     with engine.begin() as connection:
         # CASCADE also empties any table that references these.
-        connection.execute(text("TRUNCATE conversations, messages RESTART IDENTITY CASCADE"))
+        connection.execute(
+            text("TRUNCATE conversations, messages, webchat_sessions RESTART IDENTITY CASCADE")
+        )
     engine.dispose()
     return postgres_migrated
 

@@ -1,4 +1,8 @@
-"""`POST /api/v1/chat` over HTTP (the ASGI app), with the fake Rasa on loopback and a SQLite file."""
+"""`POST /api/v1/chat` over HTTP (the ASGI app), with the fake Rasa on loopback and a SQLite file.
+
+Every client here holds a web-chat session (`Authorization: Bearer <token>`); the sessions themselves are
+tested in test_webchat_sessions.py.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from bot.conversations.models import Message
 from bot.db import Database
 from bot.gateway.gateway import SERVICE_UNAVAILABLE_REPLY
 from bot.settings import Settings
+from bot.webchat.models import WebChatSession
+from bot.webchat.sessions import token_hash
 from tests.service.fake_rasa import KTP_QUESTION, FakeRasa
 
 ClientFactory = Callable[..., TestClient]
@@ -32,6 +38,7 @@ def make_client(sqlite_database: Database, fake_rasa: FakeRasa) -> Iterator[Clie
         client = TestClient(app)
         client.__enter__()  # runs the lifespan: the Rasa HTTP client is closed on exit
         clients.append(client)
+        start_session(client)
         return client
 
     yield make
@@ -44,13 +51,29 @@ def client(make_client: ClientFactory) -> TestClient:
     return make_client()
 
 
+def start_session(client: TestClient) -> str:
+    """Open a web-chat session and send its token with every later request of this client."""
+    response = client.post("/api/v1/chat/sessions")
+    assert response.status_code == 201
+    token: str = response.json()["token"]
+    client.cookies.clear()  # the bearer header only, as an API client sends it
+    client.headers["Authorization"] = f"Bearer {token}"
+    return token
+
+
+def session_sender(database: Database, token: str) -> str:
+    with database.session() as session:
+        row = session.get_one(WebChatSession, token_hash(token))
+        return row.sender_id
+
+
 def message_count(database: Database) -> int:
     with database.session() as session:
         return int(session.scalar(select(func.count()).select_from(Message)) or 0)
 
 
 def test_chat_answers_with_texts_and_buttons(client: TestClient, sqlite_database: Database) -> None:
-    response = client.post("/api/v1/chat", json={"sender": "web-123", "text": KTP_QUESTION})
+    response = client.post("/api/v1/chat", json={"text": KTP_QUESTION})
 
     assert response.status_code == 200
     assert response.json() == {
@@ -67,16 +90,17 @@ def test_chat_answers_with_texts_and_buttons(client: TestClient, sqlite_database
     }
     with sqlite_database.session() as session:
         inbound = session.scalars(select(Message).where(Message.direction == "in")).one()
+    token = client.headers["Authorization"].removeprefix("Bearer ")
     assert (inbound.channel, inbound.sender_id, inbound.status, inbound.faq_topic) == (
         "web",
-        "web-123",
+        session_sender(sqlite_database, token),
         "processed",
         "ktp_el",
     )
 
 
 def test_custom_only_replies_are_stored_but_not_shown(client: TestClient, sqlite_database: Database) -> None:
-    response = client.post("/api/v1/chat", json={"sender": "web-124", "text": "halo"})
+    response = client.post("/api/v1/chat", json={"text": "halo"})
 
     assert response.json() == {"messages": [{"text": "Halo! Ada yang bisa kami bantu?"}]}
     assert message_count(sqlite_database) == 3  # inbound + 2 replies
@@ -85,7 +109,7 @@ def test_custom_only_replies_are_stored_but_not_shown(client: TestClient, sqlite
 def test_retry_with_the_same_message_id_is_answered_once(
     client: TestClient, sqlite_database: Database, fake_rasa: FakeRasa
 ) -> None:
-    body = {"sender": "web-125", "text": KTP_QUESTION, "message_id": "c-1"}
+    body = {"text": KTP_QUESTION, "message_id": "c-1"}
 
     first = client.post("/api/v1/chat", json=body)
     second = client.post("/api/v1/chat", json=body)
@@ -96,10 +120,11 @@ def test_retry_with_the_same_message_id_is_answered_once(
     assert message_count(sqlite_database) == 3
 
 
-def test_message_id_of_another_sender_is_a_conflict(client: TestClient) -> None:
-    client.post("/api/v1/chat", json={"sender": "web-a", "text": KTP_QUESTION, "message_id": "same"})
+def test_message_id_of_another_sender_is_a_conflict(make_client: ClientFactory) -> None:
+    first, second = make_client(), make_client()
+    first.post("/api/v1/chat", json={"text": KTP_QUESTION, "message_id": "same"})
 
-    response = client.post("/api/v1/chat", json={"sender": "web-b", "text": "halo", "message_id": "same"})
+    response = second.post("/api/v1/chat", json={"text": "halo", "message_id": "same"})
 
     assert response.status_code == 409
     assert response.json()["error"] == "message_id_conflict"
@@ -111,7 +136,7 @@ def test_rasa_down_gets_the_polite_reply_and_the_message_is_kept(
 ) -> None:
     client = make_client(rasa_url=closed_port_url)
 
-    response = client.post("/api/v1/chat", json={"sender": "web-126", "text": "lampu jalan mati"})
+    response = client.post("/api/v1/chat", json={"text": "lampu jalan mati"})
 
     assert response.status_code == 200
     assert response.json() == {"messages": [{"text": SERVICE_UNAVAILABLE_REPLY}]}
@@ -123,7 +148,7 @@ def test_rasa_down_gets_the_polite_reply_and_the_message_is_kept(
 def test_retry_after_an_outage_gets_the_answer(
     client: TestClient, sqlite_database: Database, fake_rasa: FakeRasa
 ) -> None:
-    body = {"sender": "web-128", "text": KTP_QUESTION, "message_id": "c-9"}
+    body = {"text": KTP_QUESTION, "message_id": "c-9"}
     fake_rasa.mode = "error"
     first = client.post("/api/v1/chat", json=body)
     fake_rasa.mode = "ok"
@@ -143,7 +168,7 @@ def test_html_and_emoji_are_stored_and_forwarded_as_written(
 ) -> None:
     text = "<b>Tolong</b> <script>alert(1)</script> jalan berlubang 😡🙏 — ñ 中文"
 
-    response = client.post("/api/v1/chat", json={"sender": "web-127", "text": text})
+    response = client.post("/api/v1/chat", json={"text": text})
 
     assert response.status_code == 200
     assert fake_rasa.webhook_calls[0]["message"] == text
@@ -153,7 +178,7 @@ def test_html_and_emoji_are_stored_and_forwarded_as_written(
 
 
 def test_text_of_exactly_the_maximum_length_is_accepted(client: TestClient) -> None:
-    response = client.post("/api/v1/chat", json={"sender": "web-128", "text": "a" * 4000})
+    response = client.post("/api/v1/chat", json={"text": "a" * 4000})
 
     assert response.status_code == 200
 
@@ -161,7 +186,7 @@ def test_text_of_exactly_the_maximum_length_is_accepted(client: TestClient) -> N
 def test_the_maximum_length_comes_from_the_settings(make_client: ClientFactory) -> None:
     client = make_client(max_text_length=10)
 
-    response = client.post("/api/v1/chat", json={"sender": "web-129", "text": "a" * 11})
+    response = client.post("/api/v1/chat", json={"text": "a" * 11})
 
     assert response.status_code == 422
     assert response.json()["detail"] == "Pesan terlalu panjang. Panjang maksimal 10 karakter."
@@ -171,31 +196,25 @@ BAD_JSON_BODIES: list[tuple[str, Any, int, str, str | None]] = [
     # (case, JSON body, status, error code, field at fault)
     ("array body", ["halo"], 422, "invalid_body", None),
     ("string body", "halo", 422, "invalid_body", None),
-    ("missing sender", {"text": "halo"}, 422, "missing_field", "sender"),
-    ("missing text", {"sender": "w"}, 422, "missing_field", "text"),
-    ("sender not a string", {"sender": 123, "text": "halo"}, 422, "wrong_type", "sender"),
-    ("text null", {"sender": "w", "text": None}, 422, "wrong_type", "text"),
-    ("text a list", {"sender": "w", "text": ["halo"]}, 422, "wrong_type", "text"),
-    ("text an object", {"sender": "w", "text": {"a": 1}}, 422, "wrong_type", "text"),
-    ("empty text", {"sender": "w", "text": ""}, 422, "empty_text", "text"),
-    ("whitespace text", {"sender": "w", "text": " \n\t "}, 422, "empty_text", "text"),
-    ("text too long", {"sender": "w", "text": "a" * 4001}, 422, "text_too_long", "text"),
-    ("NUL in text", {"sender": "w", "text": "halo\x00dunia"}, 422, "invalid_text", "text"),
-    ("lone surrogate in text", {"sender": "w", "text": "halo \ud800"}, 422, "invalid_text", "text"),
-    ("empty sender", {"sender": "", "text": "halo"}, 422, "empty_sender", "sender"),
-    ("whitespace sender", {"sender": "   ", "text": "halo"}, 422, "empty_sender", "sender"),
-    ("sender too long", {"sender": "s" * 129, "text": "halo"}, 422, "sender_too_long", "sender"),
-    ("NUL in sender", {"sender": "a\x00b", "text": "halo"}, 422, "invalid_sender", "sender"),
+    ("missing text", {"message_id": "m"}, 422, "missing_field", "text"),
+    ("text null", {"text": None}, 422, "wrong_type", "text"),
+    ("text a list", {"text": ["halo"]}, 422, "wrong_type", "text"),
+    ("text an object", {"text": {"a": 1}}, 422, "wrong_type", "text"),
+    ("empty text", {"text": ""}, 422, "empty_text", "text"),
+    ("whitespace text", {"text": " \n\t "}, 422, "empty_text", "text"),
+    ("text too long", {"text": "a" * 4001}, 422, "text_too_long", "text"),
+    ("NUL in text", {"text": "halo\x00dunia"}, 422, "invalid_text", "text"),
+    ("lone surrogate in text", {"text": "halo \ud800"}, 422, "invalid_text", "text"),
     (
         "empty message_id",
-        {"sender": "w", "text": "halo", "message_id": ""},
+        {"text": "halo", "message_id": ""},
         422,
         "empty_message_id",
         "message_id",
     ),
     (
         "message_id a number",
-        {"sender": "w", "text": "halo", "message_id": 7},
+        {"text": "halo", "message_id": 7},
         422,
         "wrong_type",
         "message_id",
@@ -235,9 +254,9 @@ def test_bad_input_gets_a_clear_error(
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
-        (b'{"sender": "w", "text": "halo"', "application/json"),
-        (b"sender=w&text=halo", "application/json"),
-        (b'{"sender": "w", "text": "\xff\xfe"}', "application/json"),
+        (b'{"text": "halo"', "application/json"),
+        (b"text=halo", "application/json"),
+        (b'{"text": "\xff\xfe"}', "application/json"),
     ],
     ids=["truncated JSON", "form data as JSON", "invalid UTF-8"],
 )
@@ -256,12 +275,12 @@ def test_empty_body_is_rejected(client: TestClient) -> None:
 
 
 def test_several_faults_are_reported_together(client: TestClient) -> None:
-    response = client.post("/api/v1/chat", json={"sender": "", "text": ""})
+    response = client.post("/api/v1/chat", json={"text": "", "message_id": ""})
 
     assert response.status_code == 422
     body = response.json()
-    assert body["fields"] == ["sender", "text"]
-    assert "sender" in body["detail"] and "Pesan tidak boleh kosong." in body["detail"]
+    assert body["fields"] == ["text", "message_id"]
+    assert "Pesan tidak boleh kosong." in body["detail"] and "message_id" in body["detail"]
 
 
 def test_unknown_route_and_wrong_method_use_the_same_shape(client: TestClient) -> None:

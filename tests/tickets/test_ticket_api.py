@@ -227,6 +227,47 @@ def test_rate_limit_window_expires(app_parts: tuple[TestClient, Database, Settin
     assert client.get(f"/api/v1/tickets/{code}", params=probe, headers=AUTH).status_code == 200
 
 
+def test_fresh_web_senders_from_one_address_cannot_escape_the_wrong_code_limit(
+    app_parts: tuple[TestClient, Database, Settings],
+) -> None:
+    client, _, _ = app_parts
+    client.app.state.ticket_lookup_client_limiter = MissLimiter(3, 600)  # type: ignore[attr-defined]
+    code = file_ticket(client, channel="web", sender="ws-owner", key="web:owner:1")["code"]
+
+    def probe(sender: str, ticket_code: str, key: str | None = "kunci-alamat-1") -> int:
+        params = {"channel": "web", "sender_id": sender, **({"client_key": key} if key else {})}
+        return client.get(f"/api/v1/tickets/{ticket_code}", params=params, headers=AUTH).status_code
+
+    # One miss each from three new web-chat sessions on the same address ...
+    assert [probe(f"ws-new-{i}", "ADU-11111111") for i in range(3)] == [404, 404, 404]
+    # ... and a fourth new session from that address is refused before any look-up, even its own ticket.
+    assert probe("ws-new-4", "ADU-22222222") == 429
+    assert probe("ws-owner", code) == 429
+    # Another address, and a lookup that carries no client key (messaging channels), are not affected.
+    assert probe("ws-owner", code, key="kunci-alamat-2") == 200
+    assert probe("ws-new-5", "ADU-33333333", key=None) == 404
+
+
+def test_the_per_address_limit_comes_from_the_settings(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'limit.db'}")
+    create_ticket_tables(database)
+    app = create_app(
+        Settings(database_url="sqlite://", service_token=TOKEN, ticket_lookup_max_misses_per_address=2),
+        database,
+    )
+    with TestClient(app) as client:
+        statuses = [
+            client.get(
+                "/api/v1/tickets/ADU-11111111",
+                params={"channel": "web", "sender_id": f"ws-{i}", "client_key": "k"},
+                headers=AUTH,
+            ).status_code
+            for i in range(3)
+        ]
+    database.dispose()
+    assert statuses == [404, 404, 429]
+
+
 def test_messages_and_officer_answer(app_parts: tuple[TestClient, Database, Settings]) -> None:
     client, database, _ = app_parts
     code = file_ticket(client)["code"]

@@ -30,6 +30,11 @@ class Service:
             f"{self.url}{path}", params=params, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
         )
 
+    def post(self, path: str, body: dict[str, object]) -> requests.Response:
+        return requests.post(
+            f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+        )
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -48,6 +53,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         SERVICE_TOKEN=TOKEN,
         RASA_URL="http://127.0.0.1:9",  # no Rasa here: triage answers with intent "unknown"
         ATTACHMENTS_DIR=str(workdir / "attachments"),
+        TICKET_LOOKUP_MAX_MISSES_PER_ADDRESS="3",  # reached in a few lookups by test_status_action.py
     )
     subprocess.run([str(SERVICE_PYTHON), "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, env=env, check=True)
     log = (workdir / "service.log").open("wb")

@@ -235,7 +235,7 @@ async def test_service_down_keeps_the_complaint_and_files_it_later(
     assert outbox.process_due(filed_confirmation) == 0  # filed exactly once
     tickets = service_env.get(f"/api/v1/reporters/web/{sender}/tickets").json()["tickets"]
     assert len(tickets) == 1
-    updates = json.dumps(service_env.get(f"/api/v1/chat/{sender}/updates").json())
+    updates = json.dumps(service_env.post("/api/v1/chat/relay/updates", {"sender": sender}).json())
     assert tickets[0]["code"] in updates
 
 

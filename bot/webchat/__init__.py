@@ -1,0 +1,1 @@
+"""Web-chat identities issued by the server: a random session token per citizen, stored hashed."""
