@@ -8,8 +8,6 @@ import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from tests.e2e.conftest import Stack
 from tests.e2e.test_conversation_basics import button_titles, texts
 
@@ -154,7 +152,7 @@ def test_complaint_is_filed_once_when_the_service_comes_back(stack: Stack) -> No
     deadline = time.monotonic() + 60
     code = None
     while time.monotonic() < deadline and code is None:
-        updates = httpx.get(f"{stack.service_url}/api/v1/chat/{sender}/updates", timeout=10).json()
+        updates = stack.updates(sender)
         found = CODE.search(" ".join(m["text"] for m in updates["messages"]))
         code = found.group(0) if found else None
         time.sleep(1)
