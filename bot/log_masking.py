@@ -84,16 +84,29 @@ def _mask_value(value: Any) -> Any:
     return value if masked == text else masked
 
 
+def _message(record: logging.LogRecord) -> str | None:
+    try:
+        return record.getMessage()
+    except (TypeError, ValueError, KeyError):
+        return None  # a broken logging call: the logging module reports it itself
+
+
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Masks the record in place: message, arguments, and the exception and stack texts."""
-    if isinstance(record.msg, str):
-        record.msg = mask_log_text(record.msg)
-    else:
-        record.msg = _mask_value(record.msg)
+    """Masks the record in place: message, arguments, and the exception and stack texts.
+
+    The message and each argument are masked apart, so formatters that read `record.args` (uvicorn's access
+    formatter) keep working; when the line only shows personal data whole ("to %s:%s" with the channel and
+    the sender id as two arguments), the record keeps the masked line and no arguments."""
+    original = _message(record)
+    record.msg = mask_log_text(record.msg) if isinstance(record.msg, str) else _mask_value(record.msg)
     if isinstance(record.args, dict):
         record.args = {key: _mask_value(value) for key, value in record.args.items()}
     elif isinstance(record.args, tuple):
         record.args = tuple(_mask_value(value) for value in record.args)
+    if original is not None:
+        expected = mask_log_text(original)
+        if _message(record) != expected:
+            record.msg, record.args = expected, ()
     if record.exc_info and not record.exc_text:
         # Formatters reuse `exc_text` when it is set: exception messages often quote URLs (httpx errors).
         record.exc_text = mask_log_text(logging.Formatter().formatException(record.exc_info))

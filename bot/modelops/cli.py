@@ -102,10 +102,10 @@ def _follow(args: argparse.Namespace, path: str, body: dict[str, Any]) -> int:
 
     import httpx
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
-    url = _service_url(args)
     settings = get_settings()
     require_secrets(settings, f"bot model {args.model_command}")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
+    url = _service_url(args)
     headers = {"Authorization": f"Bearer {settings.service_token}"}
     with httpx.Client(base_url=url, headers=headers, timeout=30, trust_env=False) as http:
         try:

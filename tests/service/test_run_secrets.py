@@ -146,3 +146,47 @@ def test_the_action_server_gets_the_generated_secrets(
     output, _ = refused.communicate(timeout=120)
     assert refused.returncode != 0
     assert "the action server refuses to start: SERVICE_TOKEN is missing" in output
+
+
+def test_the_action_server_masks_its_log_lines(tmp_path: Path) -> None:
+    """Importing the actions package (the action server's start-up) masks every later log record, also of
+    loggers with their own handler such as sanic's access log."""
+    key = "Tz8Yb2Nq5Wc1Xm7Lr4Vk0Hs9Pd3Jf6Gg_Ae-Ui"
+    script = (
+        "import logging, sys\n"
+        "access = logging.getLogger('sanic.access')\n"
+        "access.addHandler(logging.StreamHandler(sys.stdout)); access.propagate = False\n"
+        "import actions\n"
+        "from bot.log_masking import sender_tag\n"
+        "access.warning('POST /webhook sender=%s:%s NIK %s', 'whatsapp', '6281234567890', '3201010101900001')\n"
+        "print('tag', sender_tag('6281234567890'))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "APP_ENV": "production",
+        "SERVICE_TOKEN": "Xq3v9Zr1Lk8Tn2Wb7Yc5Hd4Jf6Mg0Ps-Qa_Re",
+        "LOG_HASH_KEY": key,
+        "ACTION_OUTBOX_WORKER": "0",
+        "ACTION_OUTBOX_PATH": str(tmp_path / "outbox.db"),
+    }
+    result = subprocess.run(
+        [str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"), "-c", script],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    line, tag_line = result.stdout.splitlines()[-2:]
+    tag = tag_line.split()[1]
+    assert line == f"POST /webhook sender=whatsapp:{tag} NIK 3201********0001"
+    assert tag == sender_tag_with(key, "6281234567890")
+
+
+def sender_tag_with(key: str, sender_id: str) -> str:
+    import hashlib
+    import hmac
+
+    return "~" + hmac.new(key.encode(), sender_id.encode(), hashlib.sha256).hexdigest()[:12]
