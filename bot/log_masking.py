@@ -22,6 +22,7 @@ import logging
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -55,7 +56,7 @@ def sender_label(channel: str, sender_id: str) -> str:
     return f"{channel}:{sender_tag(sender_id)}"
 
 
-def _tag_group(group: int) -> Any:
+def _tag_group(group: int) -> Callable[[re.Match[str]], str]:
     def replace(match: re.Match[str]) -> str:
         before = match.string[match.start() : match.start(group)]
         return before + sender_tag(unquote(match.group(group)))

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from bot import cli
 from bot.api.app import create_app
 from bot.secret_checks import InsecureSecretsError, find_problems, secret_problem
 from bot.settings import PROJECT_ROOT, Settings, get_settings
+from tests.service.fake_rasa import FakeRasa
 
 STRONG = {
     "service_token": "Xq3v9Zr1Lk8Tn2Wb7Yc5Hd4Jf6Mg0Ps-Qa_Re",
@@ -135,6 +137,16 @@ def test_development_starts_with_weak_secrets_and_says_so_loudly(caplog: pytest.
     assert warning.levelno == logging.WARNING
     assert "SERVICE_TOKEN is an example value" in warning.getMessage()
     assert "DATA_ENCRYPTION_KEY is missing" in warning.getMessage()
+
+
+def test_without_a_service_token_no_request_authenticates(fake_rasa: FakeRasa) -> None:
+    """Development may start without SERVICE_TOKEN; an empty bearer token must not then open the API."""
+    app = create_app(settings(app_env="development", rasa_url=fake_rasa.url))
+    with TestClient(app) as client:
+        for header in ("Bearer ", "Bearer", ""):
+            response = client.get("/api/v1/reporters/web/warga-1/tickets", headers={"Authorization": header})
+            assert response.status_code == 401, header
+            assert response.json()["detail"] == "Token layanan tidak valid."
 
 
 def test_uvicorn_exits_instead_of_serving_without_secrets(tmp_path: Path) -> None:
