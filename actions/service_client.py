@@ -28,7 +28,7 @@ def service_url() -> str:
 
 
 def auth_headers() -> Dict[str, str]:
-    return {"Authorization": f"Bearer {os.environ.get('SERVICE_TOKEN', 'dev-service-token-change-me')}"}
+    return {"Authorization": f"Bearer {os.environ.get('SERVICE_TOKEN', '')}"}
 
 
 async def request(

@@ -227,6 +227,7 @@ class Stack:
             DATABASE_URL=f"sqlite:///{self.database}",
             SERVICE_URL=self.url,
             SERVICE_TOKEN=TOKEN,
+            APP_ENV="development",  # a throwaway stack on loopback with a readable test token
             ATTACHMENTS_DIR=str(workdir / "attachments"),
             ACTION_OUTBOX_PATH=str(workdir / "outbox.db"),
             INBOUND_RATE_LIMIT="1000000",

@@ -116,6 +116,7 @@ def measure(count: int) -> dict[str, Any]:
             PYTHONPATH=str(ROOT),
             DATABASE_URL=f"sqlite:///{tmp}/service.db",
             RASA_URL=rasa.url,
+            APP_ENV="development",  # a throwaway service on loopback with test secrets
             ATTACHMENTS_DIR=f"{tmp}/attachments",
             WHATSAPP_ACCESS_TOKEN=graph.token,
             WHATSAPP_PHONE_NUMBER_ID=graph.phone_number_id,

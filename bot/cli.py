@@ -14,10 +14,12 @@ import re
 import sys
 from collections.abc import Sequence
 
+from bot.log_masking import install_log_masking
 from bot.modelops.cli import add_model_commands
 from bot.modelops.nlu_cli import add_nlu_commands
 from bot.privacy_cli import add_privacy_commands
-from bot.settings import get_settings
+from bot.secret_checks import InsecureSecretsError
+from bot.settings import get_settings, require_secrets
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -55,6 +57,7 @@ def _telegram_set_webhook(args: argparse.Namespace) -> int:
     from connectors.telegram import telegram_connector
 
     settings = get_settings()
+    require_secrets(settings, "bot telegram set-webhook")
     url = args.url or settings.telegram_webhook_url
     missing = [
         name
@@ -242,8 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    install_log_masking(get_settings().log_hash_key)
     handler = args.handler
-    result: int = handler(args)
+    try:
+        result: int = handler(args)
+    except InsecureSecretsError as error:  # raised before the command did anything
+        print(error, file=sys.stderr)
+        return 2
     return result
 
 

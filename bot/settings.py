@@ -9,11 +9,24 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.secret_checks import enforce
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Secrets `make run` generates on first start (scripts/run.py); `.env` and the environment override them.
+GENERATED_SECRETS_FILE = PROJECT_ROOT / "var" / "secrets.env"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Later files win: a value in `.env` overrides the generated one; environment variables override both.
+    model_config = SettingsConfigDict(
+        env_file=(GENERATED_SECRETS_FILE, ".env"), env_file_encoding="utf-8", extra="ignore"
+    )
+
+    app_env: str = Field(
+        default="production",
+        description="`development` lets the service start with missing or weak secrets (with a loud "
+        "warning); anything else refuses to.",
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'layanan.db'}",
@@ -46,9 +59,17 @@ class Settings(BaseSettings):
     rasa_drain_timeout_seconds: float = Field(
         default=60.0, description="Managed mode: longest wait for the old server's turns before stopping it."
     )
+    # Secrets: no working default; see `secrets_in_use` and bot/secret_checks.py.
     service_token: str = Field(
-        default="dev-service-token-change-me",
-        description="Bearer token the action server uses to call the service API.",
+        default="", description="Bearer token the action server uses to call the service API."
+    )
+    data_encryption_key: str = Field(
+        default="",
+        description="Fernet key(s) of personal data encrypted at rest, e.g. NIKs on tickets (`bot privacy "
+        "generate-key`; several, comma-separated, rotate: the first encrypts, all decrypt).",
+    )
+    log_hash_key: str = Field(
+        default="", description="Key of the keyed hash (HMAC-SHA256) that names citizens in log lines."
     )
     max_text_length: int = Field(default=4000, description="Longest accepted chat message.")
     timezone: str = Field(default="Asia/Jakarta")
@@ -196,11 +217,6 @@ class Settings(BaseSettings):
         "of category `lainnya` in routing.yml.",
     )
     # Privacy (bot/nik.py, bot/nik_vault.py, bot/tracker_retention.py).
-    data_encryption_key: str = Field(
-        default="",
-        description="Fernet key(s) encrypting NIKs kept on tickets (`bot privacy generate-key`; several, "
-        "comma-separated, rotate: the first encrypts). Empty = NIKs are kept masked only.",
-    )
     rasa_tracker_url: str = Field(
         default="",
         description="Rasa's SQL tracker store (as scripts/run.py configures it): empty = SQLite "
@@ -212,6 +228,28 @@ class Settings(BaseSettings):
     rasa_tracker_prune_interval_hours: float = Field(
         default=24.0, ge=0, description="How often the service prunes the tracker store; 0 = only by CLI."
     )
+
+    def secrets_in_use(self) -> dict[str, str]:
+        """Environment variable -> value of every secret this configuration relies on: the service's own,
+        and each messaging channel's once that channel is configured."""
+        in_use = {
+            "SERVICE_TOKEN": self.service_token,
+            "DATA_ENCRYPTION_KEY": self.data_encryption_key,
+            "LOG_HASH_KEY": self.log_hash_key,
+        }
+        if self.telegram_bot_token and self.telegram_mode == "webhook":
+            in_use["TELEGRAM_WEBHOOK_SECRET"] = self.telegram_webhook_secret
+        if self.whatsapp_access_token and self.whatsapp_phone_number_id:
+            in_use["WHATSAPP_APP_SECRET"] = self.whatsapp_app_secret
+        if (self.whatsapp_access_token and self.whatsapp_phone_number_id) or self.whatsapp_verify_token:
+            # GET /webhooks/whatsapp answers Meta's handshake whenever a verify token is set.
+            in_use["WHATSAPP_VERIFY_TOKEN"] = self.whatsapp_verify_token
+        return in_use
+
+
+def require_secrets(settings: Settings, component: str) -> None:
+    """Refuses to start `component` with an unusable secret (bot/secret_checks.py), unless in development."""
+    enforce(settings.secrets_in_use(), settings.app_env, component)
 
 
 @lru_cache

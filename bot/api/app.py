@@ -37,10 +37,11 @@ from bot.gateway.rasa_client import RasaClient
 from bot.handoff.interceptor import HandoffInterceptor
 from bot.handoff.service import HandoffConfig
 from bot.handoff.sweeper import HandoffSweeper
+from bot.log_masking import install_log_masking
 from bot.modelops.deployer import Deployer
 from bot.modelops.jobs import interrupt_leftovers
 from bot.modelops.managed import build_deployer, start_live_model
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, get_settings, require_secrets
 from bot.survey.interceptor import SurveyInterceptor
 from bot.tracker_retention import TrackerPruner
 from connectors.base import Connector
@@ -89,6 +90,13 @@ def _interrupt_leftover_training(database: Database) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app. Without arguments it reads the environment and owns (and disposes) its database."""
     settings = settings or get_settings()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # Before anything can log a citizen's id; then no secret may be missing, short or an example.
+    install_log_masking(settings.log_hash_key)
+    require_secrets(settings, "the bot service")
     owns_database = database is None
     database = database or Database(settings.database_url)
     rasa = RasaClient(settings.rasa_url, _rasa_http_client(settings), settings.rasa_timeout_seconds)
@@ -117,10 +125,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     deployer: Deployer | None = None
     if settings.rasa_managed:
         deployer, rasa_launcher = build_deployer(settings, database, rasa)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
     if gateway.cipher is None:
         logging.getLogger(__name__).warning(
             "DATA_ENCRYPTION_KEY is not set: NIKs in chats and complaints are kept masked only"

@@ -41,6 +41,7 @@ from bot.conversations.models import Channel, Conversation, InboundStatus, Messa
 from bot.db import Database, utcnow
 from bot.encryption import DataCipher
 from bot.gateway.rasa_client import BotReply, Button, NluResult, RasaClient, RasaUnavailable, parse_buttons
+from bot.log_masking import sender_label
 from bot.privacy import mask_personal_data
 
 logger = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ class Gateway:
             inbound_id = stored
         else:
             reply_status = OutboundStatus.QUEUED
-        logger.info("inbound #%d from %s:%s", inbound_id, channel, mask_personal_data(sender_id))
+        logger.info("inbound #%d from %s", inbound_id, sender_label(channel, sender_id))
         logger.debug("inbound #%d text: %s", inbound_id, mask_personal_data(text))
         async with self._lock_for(channel, sender_id):
             return await self._answer(

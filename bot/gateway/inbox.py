@@ -56,10 +56,10 @@ from bot.db import Database, utcnow
 from bot.gateway.delivery import Delivery
 from bot.gateway.gateway import RASA_UNAVAILABLE, Gateway
 from bot.gateway.rasa_client import RasaUnavailable
+from bot.log_masking import sender_label
 from bot.media import staging
 from bot.media.models import MediaKind
 from bot.media.staging import AttachmentRejected, StagedMedia
-from bot.privacy import mask_personal_data
 from bot.settings import Settings
 from connectors.base import Attachment, AttachmentKind, Connector, EventKind, InboundEvent, StatusEvent
 
@@ -216,12 +216,11 @@ class Inbox:
             logger.info("duplicate %s event %s ignored", event.channel, event.platform_message_id)
             return False
         logger.info(
-            "inbound #%d (%s %s) from %s:%s",
+            "inbound #%d (%s %s) from %s",
             inbound_id,
             event.kind.value,
             event.raw_type or "-",
-            event.channel,
-            mask_personal_data(event.sender_id),
+            sender_label(event.channel, event.sender_id),
         )
         self._spawn(self._acknowledge(event), f"ack-{event.channel}")
         self.kick(event.channel, event.sender_id)

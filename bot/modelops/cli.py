@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.settings import get_settings
+from bot.settings import get_settings, require_secrets
 
 POLL_SECONDS = 1.0
 DEFAULT_SERVICE_URL = "http://127.0.0.1:8000"
@@ -102,9 +102,11 @@ def _follow(args: argparse.Namespace, path: str, body: dict[str, Any]) -> int:
 
     import httpx
 
+    settings = get_settings()
+    require_secrets(settings, f"bot model {args.model_command}")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
     url = _service_url(args)
-    headers = {"Authorization": f"Bearer {get_settings().service_token}"}
+    headers = {"Authorization": f"Bearer {settings.service_token}"}
     with httpx.Client(base_url=url, headers=headers, timeout=30, trust_env=False) as http:
         try:
             response = http.post(path, json=body)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.conversations.models import Channel
 from bot.db import Database
 from bot.gateway.gateway import Gateway
-from bot.privacy import mask_personal_data
+from bot.log_masking import sender_label
 from bot.survey import messages as survey_messages
 from bot.survey import service as survey_service
 from bot.survey.models import SurveyStatus
@@ -171,7 +171,7 @@ async def notify_status_change(gateway: Gateway, database: Database, ticket_id: 
         plan.channel, plan.sender_id, plan.notice.text, key=f"status:{audit_id}", buttons=plan.notice.buttons
     )
     if created:
-        logger.info("status notice %s sent to %s", audit_id, mask_personal_data(plan.sender_id))
+        logger.info("status notice %s sent to %s", audit_id, sender_label(plan.channel, plan.sender_id))
     if plan.survey is not None:
         survey_id, code = plan.survey
         await gateway.notify(

@@ -33,6 +33,7 @@ sqlite_template = service_fixtures.sqlite_template
 sqlite_url = service_fixtures.sqlite_url
 
 PASSWORD = "kata-sandi-uji-123"
+SERVICE_TOKEN = "token-layanan-uji-dashboard"
 UNIT_PU = "Dinas Pekerjaan Umum dan Penataan Ruang"  # category infrastruktur
 UNIT_DUKCAPIL = "Dinas Kependudukan dan Pencatatan Sipil"  # category kependudukan
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -53,6 +54,7 @@ def settings(sqlite_url: str, fake_rasa: FakeRasa, tmp_path: Path) -> Settings:
     return Settings(
         database_url=sqlite_url,
         rasa_url=fake_rasa.url,
+        service_token=SERVICE_TOKEN,
         attachments_dir=tmp_path / "attachments",
         login_max_failures=5,
     )

@@ -26,12 +26,12 @@ from bot.staff.models import AccessLog, StaffUser
 from bot.staff.principal import StaffPrincipal
 from bot.tickets.models import Ticket
 from bot.tickets.vocab import Category
-from tests.dashboard.conftest import UNIT_DUKCAPIL, UNIT_PU, Browser, StaffClient
+from tests.dashboard.conftest import SERVICE_TOKEN, UNIT_DUKCAPIL, UNIT_PU, Browser, StaffClient
 from tests.service.fake_rasa import FakeRasa
 
 MONDAY_10_WIB = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
 SATURDAY_10_WIB = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
-TOKEN = Settings().service_token
+TOKEN = SERVICE_TOKEN
 
 
 @pytest.fixture

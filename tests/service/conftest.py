@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from bot import migrations
+from bot import log_masking, migrations
 from bot.db import Database
 from bot.gateway.gateway import Gateway
 from bot.gateway.rasa_client import RasaClient
@@ -169,3 +170,19 @@ def make_gateway(
 @pytest.fixture
 def gateway(make_gateway: Callable[..., Gateway]) -> Gateway:
     return make_gateway()
+
+
+# --- logging ---
+
+
+@pytest.fixture
+def fresh_log_masking() -> Iterator[None]:
+    """Log records as before any entry point ran, so a test shows that the entry point installs the masking
+    (it is process-wide: the first create_app of the session installs it for every later test)."""
+    previous_factory = logging.getLogRecordFactory()
+    previous_state = log_masking._installed, log_masking._key
+    logging.setLogRecordFactory(logging.LogRecord)
+    log_masking._installed = False
+    yield
+    logging.setLogRecordFactory(previous_factory)
+    log_masking._installed, log_masking._key = previous_state
