@@ -2,12 +2,13 @@
 
 Every outbound message is a row of `messages` (direction out) before it is sent. Its status moves
 queued -> sending -> sent, and on from there with the platform's reports (delivered, read); a send that cannot
-succeed ends `failed` (permanent error, or `max_attempts` used up: `status_reason` says why, `attempts` how
-often it was tried), and one refused by WhatsApp's 24-hour rule ends `needs_template`, unless an approved
-template is configured (WHATSAPP_NOTIFICATION_TEMPLATE): then it goes as that template, with the text in the
-template's one variable, and ends `sent` with `status_reason` "template:<name>" (kept through the delivery
-reports, so the dashboard can tell). Replies of the inbox and notifications (POST /api/v1/notifications) on a
-channel with a registered connector are all sent from here; web-chat rows are not touched (the web chat polls).
+succeed ends `failed` (permanent error, or still unsent after `give_up_seconds`: `status_reason` says why,
+`attempts` how often it was tried), and one refused by WhatsApp's 24-hour rule ends `needs_template`, unless
+an approved template is configured (WHATSAPP_NOTIFICATION_TEMPLATE): then it goes as that template, with the
+text in the template's one variable, and ends `sent` with `status_reason` "template:<name>" (kept through the
+delivery reports, so the dashboard can tell). Replies of the inbox and notifications (POST
+/api/v1/notifications) on a channel with a registered connector are all sent from here; web-chat rows are
+not touched (the web chat polls).
 
 Order and pacing: the messages to one chat go strictly in id order, one at a time, at most one per
 `min_interval_seconds` (Telegram allows about one message per second to a chat). While the oldest one waits

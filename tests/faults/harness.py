@@ -330,6 +330,7 @@ class Driver:
     retry_seconds: float = 0.5
     posted_at: dict[int, float] = field(default_factory=dict)
     redeliveries: int = 0
+    started_at: float = 0.0
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -347,9 +348,13 @@ class Driver:
     def stop(self) -> None:
         self._stop.set()
 
+    def due_by(self, moment: float) -> list[Update]:
+        """The updates Telegram had for the service by `moment` (the backlog of a fault ending then)."""
+        return [u for i, u in enumerate(self.updates) if self.started_at + i / self.rate <= moment]
+
     def _run(self) -> None:
         with httpx.Client(timeout=5.0, trust_env=False) as client:
-            start = time.monotonic()
+            start = self.started_at = time.monotonic()
             for index, update in enumerate(self.updates):
                 due = start + index / self.rate
                 if (wait := due - time.monotonic()) > 0:
@@ -416,6 +421,20 @@ def outcome(bot_api: StormBotApi, updates: list[Update]) -> Outcome:
         out_of_order=out_of_order,
         apologies=apologies,
         last_answer_at=max(times) if times else None,
+    )
+
+
+def all_answered_at(bot_api: StormBotApi, updates: list[Update]) -> float | None:
+    """When the last of `updates` got its (first) answer; None if one has none."""
+    with bot_api._changed:
+        sent = list(bot_api.sent)
+    first: dict[str, float] = {}
+    for item in sent:
+        if item.text.startswith(ANSWER_PREFIX):
+            first.setdefault(item.text[len(ANSWER_PREFIX) :], item.at)
+    times = [first.get(update.text) for update in updates]
+    return (
+        None if any(at is None for at in times) else max((at for at in times if at is not None), default=None)
     )
 
 

@@ -12,7 +12,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.faults.harness import Driver, Outcome, Postgres, Stack, Storm, make_updates, wait_answered
+from tests.faults.harness import (
+    Driver,
+    Outcome,
+    Postgres,
+    Stack,
+    Storm,
+    all_answered_at,
+    make_updates,
+    wait_answered,
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,7 @@ class Result:
     fault: str
     outcome: Outcome
     recovery_seconds: float | None  # last answer, after the fault ended
+    backlog_seconds: float | None  # the updates due by the end of the fault all answered, after it ended
     in_flight_at_fault: int = 0  # sends claimed but not recorded when the service was killed
     redeliveries: int = 0  # webhook posts the service did not acknowledge (Telegram would retry them)
 
@@ -27,10 +37,19 @@ class Result:
         return {
             "fault": self.fault,
             **{k: v for k, v in asdict(self.outcome).items() if k != "last_answer_at"},
-            "recovery_seconds": None if self.recovery_seconds is None else round(self.recovery_seconds, 1),
+            "recovery_seconds": _round(self.recovery_seconds),
+            "backlog_seconds": _round(self.backlog_seconds),
             "in_flight_at_fault": self.in_flight_at_fault,
             "redeliveries": self.redeliveries,
         }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _after(moment: float, at: float | None) -> float | None:
+    return None if at is None else max(at - moment, 0.0)
 
 
 def kill_service(
@@ -58,10 +77,12 @@ def kill_service(
         restarted = time.monotonic()
         driver.join(updates / rate + 120)
         result = wait_answered(stack.bot_api, stream, timeout=120)
+        backlog = all_answered_at(stack.bot_api, driver.due_by(restarted))
     return Result(
         f"`kill -9` of the service at {kill_at:g} s, restart at {kill_at + down_for:g} s",
         result,
         result.recovery_after(restarted),
+        _after(restarted, backlog),
         in_flight,
         driver.redeliveries,
     )
@@ -89,10 +110,12 @@ def restart_postgres(
         restarted = time.monotonic()
         driver.join(updates / rate + 120)
         result = wait_answered(stack.bot_api, stream, timeout=120)
+        backlog = all_answered_at(stack.bot_api, driver.due_by(restarted))
     return Result(
         f"PostgreSQL crash-stopped {down_for:g} s",
         result,
         result.recovery_after(restarted),
+        _after(restarted, backlog),
         redeliveries=driver.redeliveries,
     )
 
@@ -121,10 +144,12 @@ def bot_api_storm(
         driver = Driver(stack.service, stream, rate).start()
         driver.join(updates / rate + 60)
         result = wait_answered(stack.bot_api, stream, timeout=max(ended - time.monotonic(), 0) + 90)
+        backlog = all_answered_at(stack.bot_api, driver.due_by(ended))
     return Result(
         f"Bot API 429 (`retry_after={retry_after}`) for {flood_for:g} s, then 500 for {errors_for:g} s",
         result,
         result.recovery_after(ended),
+        _after(ended, backlog),
         redeliveries=driver.redeliveries,
     )
 
@@ -142,14 +167,16 @@ def rasa_down_quick_follow_up(
         deadline = time.monotonic() + 30
         while len(stack.bot_api.sent) < chats and time.monotonic() < deadline:  # the apologies
             time.sleep(0.1)
-        time.sleep(max(down_for - 0.0, 0))
+        time.sleep(down_for)
         stack.rasa.mode = "ok"
         back = time.monotonic()
         time.sleep(follow_up_after)
         Driver(stack.service, second, rate=20).start().join(30)
         result = wait_answered(stack.bot_api, first + second, timeout=60)
+        backlog = all_answered_at(stack.bot_api, first)
     return Result(
         f"Rasa down; the citizen writes again {follow_up_after:g} s after it is back",
         result,
         result.recovery_after(back),
+        _after(back, backlog),
     )
