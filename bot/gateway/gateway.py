@@ -389,7 +389,8 @@ class Gateway:
         claim_owner: str | None = None,
     ) -> list[OutboundMessage]:
         with self.database.session() as session:
-            inbound = session.get_one(Message, inbound_id)
+            # Locked while the claim is checked and the turn stored: a takeover waits for this commit.
+            inbound = session.get_one(Message, inbound_id, with_for_update=claim_owner is not None)
             if not _still_claimed(inbound, claim_owner):
                 return []
             if nlu is not None:
@@ -455,7 +456,7 @@ class Gateway:
         """Mark the turn failed for a retry (bot/gateway/inbox.py) and apologise, once per message: a retry
         that finds Rasa still down adds no second apology."""
         with self.database.session() as session:
-            inbound = session.get_one(Message, inbound_id)
+            inbound = session.get_one(Message, inbound_id, with_for_update=claim_owner is not None)
             if not _still_claimed(inbound, claim_owner):
                 return []
             inbound.claimed_by, inbound.claimed_at = None, None
