@@ -8,7 +8,7 @@ VENV := .venv/bin
 RASA_VENV := .venv-rasa/bin
 CI_CONFIG := config.ci.yml
 
-.PHONY: help setup envs train train-ci db run test test-unit test-rasa test-service test-browser chromium test-e2e lint typecheck eval bench clean
+.PHONY: help setup envs train train-ci db run test test-unit test-rasa test-service test-faults test-browser chromium test-e2e lint typecheck eval bench bench-faults clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,7 @@ test: envs  ## the whole suite (unit, Rasa, service, end-to-end), as CI runs it
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-rasa
 	@$(MAKE) --no-print-directory test-service
+	@$(MAKE) --no-print-directory test-faults
 	@$(MAKE) --no-print-directory test-browser
 	@$(MAKE) --no-print-directory test-e2e
 
@@ -44,6 +45,9 @@ test-rasa: envs  ## NLU components, actions and `rasa data validate` (in .venv-r
 
 test-service: envs  ## bot service, tickets, triage (in .venv; SQLite and PostgreSQL)
 	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard tests/modelops tests/egress
+
+test-faults: envs  ## fault injection: kill -9, PostgreSQL restart, 429/500 storms, Rasa down (~4 min)
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests/faults
 
 chromium:  ## Debian's Chromium at /usr/bin/chromium for the browser tests (apt-get only if missing)
 	@bash scripts/ensure_chromium.sh
@@ -65,6 +69,9 @@ eval: envs  ## 5-fold cross-validation: this pipeline vs the plain Rasa pipeline
 
 bench: envs train  ## NLU latency benchmark -> benchmarks/results/
 	$(RASA_VENV)/python benchmarks/nlu_latency.py --model $$($(VENV)/python scripts/train_model.py --config config.yml --name full)
+
+bench-faults: envs  ## the fault-injection table at full size -> benchmarks/results/faults.{json,md}
+	$(VENV)/python benchmarks/faults.py
 
 clean:  ## remove generated files (keeps the machine-wide cache)
 	rm -rf var .rasa models/*.tar.gz .pytest_cache .ruff_cache .mypy_cache

@@ -116,9 +116,16 @@ class Settings(BaseSettings):
         default=20, description="Messages one sender may send per window before the bot stops answering."
     )
     inbound_rate_window_seconds: float = Field(default=60.0, description="Window of that limit, seconds.")
-    inbox_claim_lease_seconds: float = Field(
-        default=300.0,
-        description="After this long a message being processed by a worker that vanished is taken over.",
+    worker_heartbeat_seconds: float = Field(
+        default=5.0, description="How often a process renews the claims of its inbox and delivery workers."
+    )
+    worker_claim_stale_seconds: float = Field(
+        default=20.0,
+        description="A claim whose owner has not renewed it for this long is taken over by another worker.",
+    )
+    inbox_sweep_seconds: float = Field(
+        default=10.0,
+        description="How often the inbox looks for unprocessed and failed messages (and for Rasa being back).",
     )
     inbox_retry_failed_max_age_seconds: float = Field(
         default=3600.0,
@@ -132,14 +139,15 @@ class Settings(BaseSettings):
     delivery_min_interval_seconds: float = Field(
         default=1.0, description="Least time between two sends to one chat (platform limits: ~1/s)."
     )
-    delivery_max_attempts: int = Field(default=6, description="Send attempts before a message is failed.")
+    delivery_give_up_seconds: float = Field(
+        default=6 * 3600.0,
+        description="A message still unsent this long after it was queued is marked failed (flood control "
+        "waits and transient errors are retried until then).",
+    )
     delivery_backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
     delivery_backoff_max_seconds: float = Field(default=300.0, description="Longest retry delay.")
     delivery_poll_seconds: float = Field(
         default=1.0, description="How often the delivery worker looks for queued messages (notifications)."
-    )
-    delivery_claim_lease_seconds: float = Field(
-        default=120.0, description="After this long a send by a worker that vanished is retried."
     )
     # Telegram (connectors/telegram.py); the channel is off while the token is empty.
     telegram_bot_token: str = Field(default="", description="Bot token from @BotFather; empty = no Telegram.")

@@ -82,8 +82,9 @@ class StatusEvent:
 
 
 class SendError(Exception):
-    """A send the platform refused. `retry_after` (seconds) when it asked us to wait; `permanent` when
-    retrying cannot help; `outside_window` for WhatsApp's 24-hour rule (needs a template)."""
+    """A send the platform refused. `retry_after` (seconds) when it asked us to wait (flood control: for the
+    whole bot or business number, unless `per_chat`: that chat only); `permanent` when retrying cannot help;
+    `outside_window` for WhatsApp's 24-hour rule (needs a template)."""
 
     def __init__(
         self,
@@ -93,12 +94,14 @@ class SendError(Exception):
         retry_after: float | None = None,
         permanent: bool = False,
         outside_window: bool = False,
+        per_chat: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.retry_after = retry_after
         self.permanent = permanent
         self.outside_window = outside_window
+        self.per_chat = per_chat
 
 
 @dataclass(frozen=True)

@@ -81,10 +81,11 @@ MAX_MESSAGE_ID = 255
 
 # Cloud API error codes (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
 OUTSIDE_WINDOW_CODE = 131047  # more than 24 hours since the citizen's last message: a template is needed
+PAIR_RATE_LIMIT_CODE = 131056  # the limit of one business number -> one citizen: only that chat waits
 # Rate limits and how long to wait when the response has no Retry-After header, seconds.
 RATE_LIMIT_WAITS: dict[int, float] = {
     130429: 5.0,  # Cloud API throughput reached
-    131056: 6.0,  # too many messages to this one number ("pair rate limit")
+    PAIR_RATE_LIMIT_CODE: 6.0,  # too many messages to this one number ("pair rate limit")
     80007: 60.0,  # the business account's rate limit
     4: 60.0,  # the app's API call limit
     613: 60.0,  # calls to this API exceed the rate limit
@@ -423,7 +424,7 @@ def send_error(response: httpx.Response) -> SendError:
         return SendError(message, code=code, outside_window=True)
     if code in RATE_LIMIT_WAITS or response.status_code == 429:
         wait = _retry_after(response) or RATE_LIMIT_WAITS.get(code or 0, DEFAULT_RATE_LIMIT_WAIT)
-        return SendError(message, code=code or 429, retry_after=wait)
+        return SendError(message, code=code or 429, retry_after=wait, per_chat=code == PAIR_RATE_LIMIT_CODE)
     if code in TRANSIENT_CODES or response.status_code >= 500:
         return SendError(message, code=code or response.status_code)
     return SendError(message, code=code or response.status_code, permanent=True)

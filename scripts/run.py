@@ -160,9 +160,10 @@ def tracker_store_yaml(url: str) -> str:
         path = url.split("///", 1)[1] if "///" in url else str(VAR / "rasa_tracker.db")
         return f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{path}"\n'
     parsed = urlparse(url)
+    # Rasa passes the endpoint's `url` to SQLTrackerStore as `host=`: a `host:` key would be a second one.
     return (
         "tracker_store:\n  type: SQL\n  dialect: \"postgresql\"\n"
-        f'  host: "{parsed.hostname}"\n  port: {parsed.port or 5432}\n'
+        f'  url: "{parsed.hostname}"\n  port: {parsed.port or 5432}\n'
         f'  db: "{parsed.path.lstrip("/")}"\n  username: "{parsed.username or ""}"\n'
         f'  password: "{parsed.password or ""}"\n'
     )

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, utcnow
+from bot.workers.owner import OWNER_LENGTH
 
 # BIGINT on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -138,10 +139,15 @@ class Message(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Messaging channels (bot/gateway/inbox.py, delivery.py): processing or send attempts so far (also the
-    # version a claim compares, so only one worker wins it), when the current claim was taken, when a
+    # version a claim compares, so only one worker wins it), when the current claim was taken or last
+    # renewed by its owner's heartbeat, when a
     # retry is due, why the row ended as it did (skipped, failed, needs_template), when it was sent.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who holds the current claim (bot/workers/owner.py: host, pid, boot id); its heartbeat renews claimed_at.
+    claimed_by: Mapped[str | None] = mapped_column(String(OWNER_LENGTH), default=None)
+    # Outbound: when a resend restarted the delivery's time budget (else it runs from created_at).
+    retry_since: Mapped[datetime | None] = mapped_column(default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     status_reason: Mapped[str | None] = mapped_column(String(STATUS_REASON_LENGTH), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import (
@@ -29,6 +29,8 @@ UNFINISHED_INBOUND = (InboundStatus.RECEIVED, InboundStatus.PROCESSING)
 UNFINISHED_OUTBOUND = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
 # status_reason of a failed inbound message that will not be retried: a later one was answered first.
 SUPERSEDED_REASON = "superseded"
+# status_reason prefix of an inbound message whose processing raised (kept for a retry by the sweeps).
+ERROR_REASON_PREFIX = "error:"
 
 
 def find_conversation(session: Session, channel: str, sender_id: str) -> Conversation | None:
@@ -188,10 +190,12 @@ def as_utc(value: datetime | None) -> datetime | None:
 # --- messaging channels: claims, retries, delivery reports (bot/gateway/inbox.py, delivery.py) ---
 
 
-def claim(session: Session, message: Message, to_status: str, now: datetime, **values: Any) -> bool:
+def claim(
+    session: Session, message: Message, to_status: str, now: datetime, owner: str | None = None, **values: Any
+) -> bool:
     """Move `message` from the status and attempt count it was read with to `to_status`, counting one more
-    attempt (and setting `values`). A single UPDATE guarded by both, so of several workers (tasks, replicas)
-    exactly one wins."""
+    attempt, held by `owner` (and setting `values`). A single UPDATE guarded by both, so of several workers
+    (tasks, replicas) exactly one wins."""
     result = session.execute(
         update(Message)
         .where(
@@ -199,7 +203,7 @@ def claim(session: Session, message: Message, to_status: str, now: datetime, **v
             Message.status == message.status,
             Message.attempts == message.attempts,
         )
-        .values(status=to_status, attempts=Message.attempts + 1, claimed_at=now, **values)
+        .values(status=to_status, attempts=Message.attempts + 1, claimed_at=now, claimed_by=owner, **values)
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
@@ -211,16 +215,32 @@ def finish(
     from_status: str,
     to_status: str,
     reason: str | None = None,
+    *,
+    owner: str | None = None,
     **values: Any,
 ) -> bool:
-    """Leave a claimed state (`from_status`) for `to_status`; False when the row is no longer in it."""
+    """Leave a claimed state (`from_status`) for `to_status`; False when the row is no longer in it (or, with
+    `owner`, no longer held by that owner: another worker took it over)."""
+    query = update(Message).where(Message.id == message_id, Message.status == from_status)
+    if owner is not None:
+        query = query.where(Message.claimed_by == owner)
     result = session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == from_status)
-        .values(status=to_status, status_reason=reason, claimed_at=None, **values)
-        .execution_options(synchronize_session=False)
+        query.values(
+            status=to_status, status_reason=reason, claimed_at=None, claimed_by=None, **values
+        ).execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
+
+
+def renew_claims(session: Session, owner: str, statuses: Sequence[str], now: datetime) -> int:
+    """The owner's heartbeat: its claims in `statuses` are renewed (bot/workers/claims.py); how many."""
+    result = session.execute(
+        update(Message)
+        .where(Message.claimed_by == owner, Message.status.in_(statuses))
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
 
 
 def _rowcount(result: Any) -> int:
@@ -243,32 +263,52 @@ def next_unfinished(session: Session, direction: Direction, channel: str, sender
     ).first()
 
 
-def _failed_turns(channels: Sequence[str], reason: str, since: datetime, max_attempts: int) -> Any:
-    return (
+def _failed_turns(
+    channels: Sequence[str],
+    reason: str,
+    since: datetime,
+    max_attempts: int,
+    sender_id: str | None = None,
+) -> Any:
+    """Failed inbound messages worth another try: failed for `reason`, or on an error (a database outage,
+    a bug fixed since), recent enough and not tried too often; optionally of one sender only."""
+    query = (
         select(Message)
         .where(
             Message.direction == Direction.IN,
             Message.status == InboundStatus.FAILED,
-            Message.status_reason == reason,
+            or_(Message.status_reason == reason, Message.status_reason.startswith(ERROR_REASON_PREFIX)),
             Message.channel.in_(channels),
             Message.created_at >= since,
             Message.attempts < max_attempts,
         )
         .order_by(Message.id)
     )
+    return query if sender_id is None else query.where(Message.sender_id == sender_id)
 
 
 def has_failed_turns(
-    session: Session, channels: Sequence[str], reason: str, since: datetime, max_attempts: int
+    session: Session,
+    channels: Sequence[str],
+    reason: str,
+    since: datetime,
+    max_attempts: int,
+    sender_id: str | None = None,
 ) -> bool:
     """Whether `requeue_failed_turns` with the same arguments would find anything to look at."""
     if not channels:
         return False
-    return session.scalars(_failed_turns(channels, reason, since, max_attempts).limit(1)).first() is not None
+    query = _failed_turns(channels, reason, since, max_attempts, sender_id)
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def requeue_failed_turns(
-    session: Session, channels: Sequence[str], reason: str, since: datetime, max_attempts: int
+    session: Session,
+    channels: Sequence[str],
+    reason: str,
+    since: datetime,
+    max_attempts: int,
+    sender_id: str | None = None,
 ) -> tuple[int, int]:
     """Hand inbound messages that failed for `reason` since `since` back to the inbox (status received), oldest
     first; (requeued, superseded). A message is superseded, and stays failed, when a later message of the same
@@ -278,7 +318,7 @@ def requeue_failed_turns(
     if not channels:
         return 0, 0
     requeued = superseded = 0
-    for message in session.scalars(_failed_turns(channels, reason, since, max_attempts)).all():
+    for message in session.scalars(_failed_turns(channels, reason, since, max_attempts, sender_id)).all():
         if _answered_later(session, message):
             superseded += _supersede(session, message)
         else:
@@ -420,3 +460,40 @@ def undelivered(session: Session, channel: str | None = None, limit: int = 100) 
     if channel is not None:
         query = query.where(Message.channel == channel)
     return session.scalars(query.order_by(Message.id.desc()).limit(limit)).all()
+
+
+def count_undelivered(session: Session) -> dict[str, int]:
+    """How many outbound messages did not reach the citizen, by status (failed, needs_template)."""
+    rows = session.execute(
+        select(Message.status, func.count(Message.id))
+        .where(
+            Message.direction == Direction.OUT,
+            Message.status.in_((OutboundStatus.FAILED, OutboundStatus.NEEDS_TEMPLATE)),
+        )
+        .group_by(Message.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def resend(session: Session, message_id: int, now: datetime | None = None) -> bool:
+    """Queue a failed outbound message again (a fresh time budget, no attempts yet); False when it is not
+    failed (already sent, or resent by someone else)."""
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.direction == Direction.OUT,
+            Message.status == OutboundStatus.FAILED,
+        )
+        .values(
+            status=OutboundStatus.QUEUED,
+            status_reason="resend requested",
+            attempts=0,
+            next_attempt_at=None,
+            claimed_at=None,
+            claimed_by=None,
+            retry_since=now or utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1

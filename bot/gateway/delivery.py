@@ -2,22 +2,31 @@
 
 Every outbound message is a row of `messages` (direction out) before it is sent. Its status moves
 queued -> sending -> sent, and on from there with the platform's reports (delivered, read); a send that cannot
-succeed ends `failed` (permanent error, or `max_attempts` used up: `status_reason` says why, `attempts` how
-often it was tried), and one refused by WhatsApp's 24-hour rule ends `needs_template`, unless an approved
-template is configured (WHATSAPP_NOTIFICATION_TEMPLATE): then it goes as that template, with the text in the
-template's one variable, and ends `sent` with `status_reason` "template:<name>" (kept through the delivery
-reports, so the dashboard can tell). Replies of the inbox and notifications (POST /api/v1/notifications) on a
-channel with a registered connector are all sent from here; web-chat rows are not touched (the web chat polls).
+succeed ends `failed` (permanent error, or still unsent after `give_up_seconds`: `status_reason` says why,
+`attempts` how often it was tried), and one refused by WhatsApp's 24-hour rule ends `needs_template`, unless
+an approved template is configured (WHATSAPP_NOTIFICATION_TEMPLATE): then it goes as that template, with the
+text in the template's one variable, and ends `sent` with `status_reason` "template:<name>" (kept through the
+delivery reports, so the dashboard can tell). Replies of the inbox and notifications (POST
+/api/v1/notifications) on a channel with a registered connector are all sent from here; web-chat rows are
+not touched (the web chat polls).
 
 Order and pacing: the messages to one chat go strictly in id order, one at a time, at most one per
 `min_interval_seconds` (Telegram allows about one message per second to a chat). While the oldest one waits
 for a retry, the later ones wait behind it.
 
 One worker wins each send: claiming is one UPDATE guarded by the status and attempt count read, so tasks and
-replicas never send a row twice on purpose. A worker that vanished mid-send (crash) leaves the row `sending`;
-after `claim_lease_seconds` it is sent again. That one case is at-least-once: whether the platform got the
-call cannot be known. Pacing is per process: several replicas sending to one chat at once may exceed it
-(the platform then answers 429, which is retried after its retry_after).
+replicas never send a row twice on purpose. Each claim names its owner (bot/workers: host, pid, boot id) and
+is renewed by the owner's heartbeat; a row left `sending` by a process that died is taken over at once by a
+new process on the same host, and by anyone once its owner has been silent for `claim_stale_seconds`. That
+one case is at-least-once: whether the platform got the call cannot be known. A send the platform accepted
+is recorded even across a database outage: the bookkeeping is retried until the database answers, the
+send itself is never repeated. Pacing is per process.
+
+Flood control is not a failure: a `retry_after` from the platform (Telegram 429, WhatsApp 130429) pauses
+every send of the channel (the limits are per bot and per business number) for that long, and does not
+count as an attempt; a per-chat limit (WhatsApp 131056) pauses that chat only. Other transient errors are
+retried with backoff. A message is given up (`failed`, with the reason) only when it is still unsent
+`give_up_seconds` after it was queued; an officer can queue it again (`resend`).
 
 Delivery reports (StatusEvent) move the state of each platform message forward only: sent < delivered < read.
 `failed` is accepted only while the message is not known to have arrived (sent); a delivered or read report
@@ -30,10 +39,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +63,9 @@ from bot.db import Database, utcnow
 from bot.gateway.gateway import OutboundMessage, outbound_message
 from bot.privacy import mask_personal_data
 from bot.settings import Settings
+from bot.workers.claims import ClaimPolicy, is_transient
+from bot.workers.owner import Owner, current_owner
+from bot.workers.pool import AGAIN, Backoff, KeyedWorkerPool, Periodic, StepResult, Wait
 from connectors.base import Connector, SendError, StatusEvent
 from connectors.whatsapp_templates import Template
 
@@ -109,11 +121,12 @@ def _reason(text: str) -> str:
 @dataclass(frozen=True)
 class DeliveryConfig:
     min_interval_seconds: float = 1.0
-    max_attempts: int = 6
+    give_up_seconds: float = 6 * 3600.0
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 300.0
     poll_seconds: float = 1.0
-    claim_lease_seconds: float = 120.0
+    heartbeat_seconds: float = 5.0
+    claim_stale_seconds: float = 20.0
     window_channels: frozenset[str] = field(default_factory=lambda: WINDOW_CHANNELS)
     # Sent instead of a message outside the service window; empty name = keep it as needs_template.
     template_name: str = ""
@@ -123,11 +136,12 @@ class DeliveryConfig:
     def from_settings(cls, settings: Settings) -> DeliveryConfig:
         return cls(
             min_interval_seconds=settings.delivery_min_interval_seconds,
-            max_attempts=settings.delivery_max_attempts,
+            give_up_seconds=settings.delivery_give_up_seconds,
             backoff_seconds=settings.delivery_backoff_seconds,
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
             poll_seconds=settings.delivery_poll_seconds,
-            claim_lease_seconds=settings.delivery_claim_lease_seconds,
+            heartbeat_seconds=settings.worker_heartbeat_seconds,
+            claim_stale_seconds=settings.worker_claim_stale_seconds,
             template_name=settings.whatsapp_notification_template.strip(),
             template_language=settings.whatsapp_template_language.strip() or "id",
         )
@@ -149,61 +163,61 @@ class _Job:
     recipient_id: str
     attempts: int  # including this one
     message: OutboundMessage
+    queued_at: datetime  # start of the time budget
     template: Template | None = None  # send as this template (the service window is closed)
 
 
-@dataclass(frozen=True)
-class _Wait:
-    seconds: float
-
-
-_AGAIN = object()  # the step changed a row without sending: look at the recipient's queue again
-
 Key = tuple[str, str]
+T = TypeVar("T")
+# Bookkeeping after a send is retried this often while the database is away (short: the claim is not
+# renewed meanwhile).
+BOOKKEEPING_BACKOFF = Backoff(first_seconds=0.2, max_seconds=1.0)
 
 
 class Delivery:
     """Sends queued outbound rows through `connectors` (channel -> Connector, shared with the app)."""
 
     def __init__(
-        self, database: Database, connectors: Mapping[str, Connector], config: DeliveryConfig
+        self,
+        database: Database,
+        connectors: Mapping[str, Connector],
+        config: DeliveryConfig,
+        owner: Owner | None = None,
     ) -> None:
         self.database = database
         self.connectors = connectors
         self.config = config
-        self._workers: dict[Key, asyncio.Task[None]] = {}
-        self._again: set[Key] = set()
+        self.claims = ClaimPolicy(
+            owner or current_owner(), config.heartbeat_seconds, config.claim_stale_seconds
+        )
+        self.pool: KeyedWorkerPool[Key] = KeyedWorkerPool("delivery", self._step)
         self._last_send: dict[Key, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._poller: asyncio.Task[None] | None = None
-        self._closing = False
+        self._paused_until: dict[str, float] = {}  # channel -> monotonic time (flood control of the bot)
+        self._chat_paused_until: dict[Key, float] = {}
+        self._poller = Periodic("delivery-poller", self.sweep, config.poll_seconds)
+        self._heartbeat = Periodic("delivery-heartbeat", self.renew_claims, config.heartbeat_seconds)
+
+    @property
+    def _tasks(self) -> set[asyncio.Task[None]]:
+        return self.pool.tasks
 
     # --- life cycle ---
 
     async def start(self) -> None:
         """Send what is queued (start-up recovery), then keep looking for new rows every `poll_seconds`."""
-        self._closing = False
-        await self.sweep()
-        self._poller = asyncio.create_task(self._poll(), name="delivery-poller")
+        self.pool.open()
+        self._heartbeat.start()
+        await self._poller.run_once()
+        self._poller.start()
 
     async def close(self) -> None:
-        self._closing = True
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
-            self._poller = None
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._poller.close()
+        await self.pool.close()
+        await self._heartbeat.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until no send is in progress or waiting (tests, graceful shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._tasks:
-            if time.monotonic() > deadline:
-                raise TimeoutError("delivery still busy")
-            await asyncio.wait(list(self._tasks), timeout=max(deadline - time.monotonic(), 0.01))
+        await self.pool.drain(timeout)
 
     async def sweep(self) -> int:
         """Start a worker for every chat with unsent rows on a registered channel; how many chats."""
@@ -215,63 +229,43 @@ class Delivery:
             self.kick(channel, recipient_id)
         return len(identities)
 
+    async def renew_claims(self) -> int:
+        """The heartbeat of this process's sends in flight."""
+        return await asyncio.to_thread(self._renew_claims)
+
     def kick(self, channel: str, recipient_id: str) -> None:
         """Make sure the chat's queue is being worked on (cheap and idempotent: call it after queueing)."""
-        key = (channel, recipient_id)
-        if key in self._workers:
-            self._again.add(key)
-            return
-        if self._closing or channel not in self.connectors:
-            return
-        task = asyncio.create_task(self._work(key), name=f"delivery-{channel}")
-        self._workers[key] = task
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        if channel in self.connectors:
+            self.pool.kick((channel, recipient_id))
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("delivery worker failed", exc_info=task.exception())
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.poll_seconds)
-            try:
-                await self.sweep()
-            except Exception:  # a database hiccup must not stop the poller
-                logger.exception("delivery sweep failed")
+    def paused_for(self, channel: str, recipient_id: str) -> float:
+        """Seconds until flood control lets the next message to this chat go."""
+        now = time.monotonic()
+        until = max(
+            self._paused_until.get(channel, 0.0), self._chat_paused_until.get((channel, recipient_id), 0.0)
+        )
+        return max(until - now, 0.0)
 
     # --- one chat's queue ---
 
-    async def _work(self, key: Key) -> None:
+    async def _step(self, key: Key) -> StepResult:
         channel, recipient_id = key
-        try:
-            while True:
-                self._again.discard(key)
-                step = await asyncio.to_thread(self._claim_next, channel, recipient_id)
-                if step is None:
-                    if key in self._again:
-                        continue
-                    return  # no await between this check and the removal below: no kick is lost
-                if step is _AGAIN:
-                    continue
-                if isinstance(step, _Wait):
-                    await asyncio.sleep(step.seconds)
-                    continue
-                assert isinstance(step, _Job)
-                await self._send(step)
-        finally:
-            if self._workers.get(key) is asyncio.current_task():
-                del self._workers[key]
+        paused = self.paused_for(channel, recipient_id)
+        if paused > 0:
+            return Wait(paused)
+        step = await asyncio.to_thread(self._claim_next, channel, recipient_id)
+        if not isinstance(step, _Job):
+            return step
+        await self._send(step)
+        return AGAIN
 
     async def _send(self, job: _Job) -> None:
         key = (job.channel, job.recipient_id)
         connector = self.connectors.get(job.channel)
         if connector is None:
-            await asyncio.to_thread(self._release, job.message_id, None)
+            await self._write(self._release, job.message_id)
             return
-        wait = self._last_send.get(key, -float("inf")) + self.config.min_interval_seconds - time.monotonic()
-        if wait > 0:
+        while (wait := self._wait_before_send(key)) > 0:
             await asyncio.sleep(wait)
         try:
             try:
@@ -287,18 +281,53 @@ class Delivery:
                 job = replace(job, template=fallback)
                 platform_ids = await self._deliver(connector, job)
         except SendError as error:
-            await asyncio.to_thread(self._after_error, job, error)
+            self._note_flood_control(job, error)
+            await self._write(self._after_error, job, error)
         except asyncio.CancelledError:
             # Shutting down mid-send: hand the row back so the next start sends it (maybe a second time).
-            self._release(job.message_id, None)
+            try:
+                self._release(job.message_id)
+            except Exception:  # the database is away: the next start takes the claim over (owner gone)
+                logger.warning("message #%d: could not be handed back at shutdown", job.message_id)
             raise
         except Exception as error:  # network trouble, a connector bug: retried like a transient error
             logger.warning("message #%d: send raised %s", job.message_id, type(error).__name__)
-            await asyncio.to_thread(self._after_error, job, SendError(f"{type(error).__name__}: {error}"))
+            await self._write(self._after_error, job, SendError(f"{type(error).__name__}: {error}"))
         else:
-            await asyncio.to_thread(self._mark_sent, job, list(platform_ids))
+            # The platform has it: record that, however long the database takes to answer (never resend).
+            await self._write(self._mark_sent, job, list(platform_ids))
         finally:
             self._last_send[key] = time.monotonic()
+
+    def _wait_before_send(self, key: Key) -> float:
+        pacing = self._last_send.get(key, -float("inf")) + self.config.min_interval_seconds - time.monotonic()
+        return max(pacing, self.paused_for(*key))
+
+    def _note_flood_control(self, job: _Job, error: SendError) -> None:
+        if error.retry_after is None or error.permanent or error.outside_window:
+            return
+        until = time.monotonic() + error.retry_after
+        if error.per_chat:
+            key = (job.channel, job.recipient_id)
+            self._chat_paused_until[key] = max(self._chat_paused_until.get(key, 0.0), until)
+            return
+        if until > self._paused_until.get(job.channel, 0.0):
+            logger.warning("%s: flood control, every send paused for %.1f s", job.channel, error.retry_after)
+            self._paused_until[job.channel] = until
+
+    async def _write(self, step: Callable[..., T], *arguments: object) -> T:
+        """A database step that must happen (the outcome of a send): retried while the database is away."""
+        failures = 0
+        while True:
+            try:
+                return await asyncio.to_thread(step, *arguments)
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                failures += 1
+                if failures == 1:
+                    logger.warning("delivery: database unavailable (%s); retrying", type(error).__name__)
+                await asyncio.sleep(BOOKKEEPING_BACKOFF.delay(failures))
 
     async def _deliver(self, connector: Connector, job: _Job) -> list[str]:
         if job.template is not None and isinstance(connector, TemplateSender):
@@ -318,71 +347,91 @@ class Delivery:
         with self.database.session() as session:
             return repository.identities_with_unfinished(session, Direction.OUT, channels)
 
-    def _claim_next(self, channel: str, recipient_id: str) -> _Job | _Wait | object | None:
+    def _renew_claims(self) -> int:
+        with self.database.session() as session:
+            return repository.renew_claims(session, self.claims.name, [OutboundStatus.SENDING], utcnow())
+
+    def _claim_next(self, channel: str, recipient_id: str) -> StepResult | _Job:
         now = utcnow()
         with self.database.session() as session:
             row = repository.next_unfinished(session, Direction.OUT, channel, recipient_id)
             if row is None:
                 return None
             if row.status == OutboundStatus.SENDING:
-                claimed_at = as_utc(row.claimed_at)
-                lease = timedelta(seconds=self.config.claim_lease_seconds)
-                if claimed_at is not None and now - claimed_at < lease:
+                if not self.claims.may_take_over(row.claimed_by, as_utc(row.claimed_at), now):
                     return None  # another worker is sending it; it will go on with the rest
-                logger.warning("message #%d: send abandoned by a vanished worker; sending again", row.id)
+                logger.warning("message #%d: send of a vanished worker taken over; sending again", row.id)
             else:
                 due = as_utc(row.next_attempt_at)
                 if due is not None and due > now:
-                    return _Wait((due - now).total_seconds())
-            if not repository.claim(session, row, OutboundStatus.SENDING, now):
-                return _AGAIN
-            if channel in self.config.window_channels:
-                conversation = session.get_one(Conversation, row.conversation_id)
-                template = self._template_for(channel)
-                if not within_service_window(conversation, now) and template is not None:
-                    return _Job(
-                        row.id, channel, recipient_id, row.attempts + 1, outbound_message(row), template
-                    )
-                if not within_service_window(conversation, now):
-                    repository.finish(
-                        session,
-                        row.id,
-                        OutboundStatus.SENDING,
-                        OutboundStatus.NEEDS_TEMPLATE,
-                        "outside the 24-hour service window (no message from the citizen since)",
-                    )
-                    return _AGAIN
-            return _Job(row.id, channel, recipient_id, row.attempts + 1, outbound_message(row))
+                    return Wait((due - now).total_seconds())
+            if not repository.claim(session, row, OutboundStatus.SENDING, now, self.claims.name):
+                return AGAIN
+            queued_at = as_utc(row.retry_since) or as_utc(row.created_at) or now
+            job = _Job(row.id, channel, recipient_id, row.attempts + 1, outbound_message(row), queued_at)
+            if channel not in self.config.window_channels:
+                return job
+            conversation = session.get_one(Conversation, row.conversation_id)
+            if within_service_window(conversation, now):
+                return job
+            template = self._template_for(channel)
+            if template is not None:
+                return replace(job, template=template)
+            repository.finish(
+                session,
+                row.id,
+                OutboundStatus.SENDING,
+                OutboundStatus.NEEDS_TEMPLATE,
+                "outside the 24-hour service window (no message from the citizen since)",
+                owner=self.claims.name,
+            )
+            return AGAIN
 
-    def _release(self, message_id: int, reason: str | None) -> None:
+    def _release(self, message_id: int) -> None:
         with self.database.session() as session:
-            repository.finish(session, message_id, OutboundStatus.SENDING, OutboundStatus.QUEUED, reason)
+            repository.finish(
+                session, message_id, OutboundStatus.SENDING, OutboundStatus.QUEUED, owner=self.claims.name
+            )
 
     def _after_error(self, job: _Job, error: SendError) -> None:
         now = utcnow()
         detail = f"{error.code}: {error}" if error.code is not None else str(error)
+        attempts = job.attempts
+        spent = (now - job.queued_at).total_seconds()
+        if error.outside_window:
+            status, reason, due = OutboundStatus.NEEDS_TEMPLATE, detail, None
+        elif error.permanent:
+            status, reason, due = OutboundStatus.FAILED, f"permanent: {detail}", None
+        elif spent >= self.config.give_up_seconds:
+            status, reason, due = (
+                OutboundStatus.FAILED,
+                f"gave up after {spent:.0f} s ({attempts} attempts): {detail}",
+                None,
+            )
+        elif error.retry_after is not None:
+            # Flood control: the platform asked us to wait; that is not a failed attempt.
+            attempts -= 1
+            status, reason, due = (
+                OutboundStatus.QUEUED,
+                f"flood control, waiting {error.retry_after:g} s: {detail}",
+                now + timedelta(seconds=error.retry_after),
+            )
+        else:
+            status, reason, due = (
+                OutboundStatus.QUEUED,
+                f"retrying: {detail}",
+                now + timedelta(seconds=self.config.backoff(attempts)),
+            )
         with self.database.session() as session:
-            if error.outside_window:
-                status, reason, due = OutboundStatus.NEEDS_TEMPLATE, detail, None
-            elif error.permanent:
-                status, reason, due = OutboundStatus.FAILED, f"permanent: {detail}", None
-            elif job.attempts >= self.config.max_attempts:
-                status, reason, due = (
-                    OutboundStatus.FAILED,
-                    f"gave up after {job.attempts} attempts: {detail}",
-                    None,
-                )
-            else:
-                delay = (
-                    error.retry_after if error.retry_after is not None else self.config.backoff(job.attempts)
-                )
-                status, reason, due = (
-                    OutboundStatus.QUEUED,
-                    f"retrying: {detail}",
-                    now + timedelta(seconds=delay),
-                )
             repository.finish(
-                session, job.message_id, OutboundStatus.SENDING, status, _reason(reason), next_attempt_at=due
+                session,
+                job.message_id,
+                OutboundStatus.SENDING,
+                status,
+                _reason(reason),
+                owner=self.claims.name,
+                next_attempt_at=due,
+                attempts=attempts,
             )
         log = logger.info if status == OutboundStatus.QUEUED else logger.warning
         log("message #%d attempt %d: %s -> %s", job.message_id, job.attempts, _reason(detail), status)
@@ -397,6 +446,7 @@ class Delivery:
                         OutboundStatus.SENDING,
                         OutboundStatus.SENT,
                         f"{TEMPLATE_REASON_PREFIX}{job.template.name}" if job.template else None,
+                        owner=self.claims.name,
                         sent_at=utcnow(),
                         next_attempt_at=None,
                     ):
@@ -424,6 +474,24 @@ class Delivery:
             )
         elif report.message_id is None:
             report.message_id = job.message_id
+
+    # --- failed sends ---
+
+    async def resend(self, message_id: int) -> bool:
+        """Queue a failed message again with a fresh time budget; False when it is not failed."""
+        row = await asyncio.to_thread(self._resend, message_id)
+        if row is None:
+            return False
+        self.kick(*row)
+        return True
+
+    def _resend(self, message_id: int) -> tuple[str, str] | None:
+        with self.database.session() as session:
+            if not repository.resend(session, message_id):
+                return None
+            message = session.get_one(Message, message_id)
+            logger.info("message #%d queued again by request", message_id)
+            return message.channel, message.sender_id
 
     # --- delivery reports ---
 

@@ -29,6 +29,7 @@ import logging
 import re
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -161,6 +162,9 @@ class Gateway:
         self.retry_failed_max_age_seconds = retry_failed_max_age_seconds
         self.retry_failed_max_attempts = retry_failed_max_attempts
         self.interceptors: list[TurnInterceptor] = []
+        # Called when Rasa answers a turn after a turn found it down (the inbox then retries failed turns).
+        self.rasa_back_listeners: list[Callable[[], None]] = []
+        self._rasa_down_seen = False
         # One lock per sender, alive only while some turn of that sender holds a reference to it.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -175,9 +179,11 @@ class Gateway:
         metadata: dict[str, Any] | None = None,
         *,
         inbound_id: int | None = None,
+        claim_owner: str | None = None,
     ) -> list[OutboundMessage]:
         """One citizen turn; the bot's replies, stored. `inbound_id`: the row the inbox already stored
-        (and claimed) for this message; its replies are then queued for the delivery worker."""
+        (and claimed, as `claim_owner`) for this message; its replies are then queued for the delivery
+        worker, and stored only while the claim is still that owner's."""
         reply_status = OutboundStatus.SENT
         # NIKs reach neither the stored text nor Rasa (its tracker): masked, and sealed on the stored row.
         protected = nik_vault.protect(text, self.cipher)
@@ -202,7 +208,7 @@ class Gateway:
         logger.debug("inbound #%d text: %s", inbound_id, mask_personal_data(text))
         async with self._lock_for(channel, sender_id):
             return await self._answer(
-                inbound_id, channel, sender_id, text, message_id, metadata, reply_status
+                inbound_id, channel, sender_id, text, message_id, metadata, reply_status, claim_owner
             )
 
     async def retry_failed_turn(
@@ -272,6 +278,7 @@ class Gateway:
         message_id: str | None,
         metadata: dict[str, Any] | None,
         reply_status: OutboundStatus,
+        claim_owner: str | None = None,
     ) -> list[OutboundMessage]:
         key = conversation_key(channel, sender_id)
         rasa_metadata: dict[str, Any] = {
@@ -294,15 +301,27 @@ class Gateway:
                     None,
                     reply_status,
                     interception.reason,
+                    claim_owner,
                 )
         async with self.rasa.turn():  # webhook and tracker on one server, even across a blue/green switch
             try:
                 replies = await self.rasa.send_message(key, text, rasa_metadata, input_channel=channel)
             except RasaUnavailable as error:
                 logger.warning("inbound #%d: Rasa unavailable (%s); marked failed", inbound_id, error)
-                return await asyncio.to_thread(self._store_failure, inbound_id, reply_status)
+                self._rasa_down_seen = True
+                return await asyncio.to_thread(self._store_failure, inbound_id, reply_status, claim_owner)
+            self._rasa_answered()
             nlu = await self._turn_nlu(key, inbound_id, text)
-        return await asyncio.to_thread(self._store_replies, inbound_id, replies, nlu, reply_status)
+        return await asyncio.to_thread(
+            self._store_replies, inbound_id, replies, nlu, reply_status, None, claim_owner
+        )
+
+    def _rasa_answered(self) -> None:
+        if not self._rasa_down_seen:
+            return
+        self._rasa_down_seen = False
+        for listener in self.rasa_back_listeners:
+            listener()
 
     async def _turn_nlu(self, key: str, inbound_id: int, text: str) -> NluResult | None:
         try:
@@ -380,9 +399,13 @@ class Gateway:
         nlu: NluResult | None,
         reply_status: OutboundStatus,
         reason: str | None = None,
+        claim_owner: str | None = None,
     ) -> list[OutboundMessage]:
         with self.database.session() as session:
-            inbound = session.get_one(Message, inbound_id)
+            # Locked while the claim is checked and the turn stored: a takeover waits for this commit.
+            inbound = session.get_one(Message, inbound_id, with_for_update=claim_owner is not None)
+            if not _still_claimed(inbound, claim_owner):
+                return []
             if nlu is not None:
                 inbound.intent = nlu.intent
                 inbound.intent_confidence = nlu.intent_confidence
@@ -397,6 +420,7 @@ class Gateway:
                 for reply in replies
             ]
             inbound.status = InboundStatus.PROCESSED
+            inbound.claimed_by, inbound.claimed_at = None, None
             if reason is not None:
                 inbound.status_reason = reason
             return [outbound_message(message) for message in stored]
@@ -439,11 +463,16 @@ class Gateway:
                 for m in repository.outbound_after(session, conversation.id, after_id, limit)
             ]
 
-    def _store_failure(self, inbound_id: int, reply_status: OutboundStatus) -> list[OutboundMessage]:
+    def _store_failure(
+        self, inbound_id: int, reply_status: OutboundStatus, claim_owner: str | None = None
+    ) -> list[OutboundMessage]:
         """Mark the turn failed for a retry (bot/gateway/inbox.py) and apologise, once per message: a retry
         that finds Rasa still down adds no second apology."""
         with self.database.session() as session:
-            inbound = session.get_one(Message, inbound_id)
+            inbound = session.get_one(Message, inbound_id, with_for_update=claim_owner is not None)
+            if not _still_claimed(inbound, claim_owner):
+                return []
+            inbound.claimed_by, inbound.claimed_at = None, None
             inbound.status = InboundStatus.FAILED
             inbound.status_reason = RASA_UNAVAILABLE
             replies = repository.replies_to(session, inbound_id)
@@ -506,6 +535,16 @@ class Gateway:
             if time.monotonic() >= deadline:
                 raise MessageInProgressError()
             await asyncio.sleep(DUPLICATE_POLL_SECONDS)
+
+
+def _still_claimed(inbound: Message, claim_owner: str | None) -> bool:
+    """Whether the worker holding `claim_owner`'s claim still has the row (it was not taken over)."""
+    if claim_owner is None:
+        return True
+    if inbound.status == InboundStatus.PROCESSING and inbound.claimed_by == claim_owner:
+        return True
+    logger.warning("inbound #%d was taken over by another worker; its turn is not stored", inbound.id)
+    return False
 
 
 def _reply_payload(reply: BotReply) -> dict[str, Any] | None:

@@ -21,17 +21,24 @@ replicas or start-up recoveries exactly one processes it. Then:
 Every new event is also handed to `connector.acknowledge` at once (Telegram: answerCallbackQuery, so the
 button's spinner stops whatever happens next).
 
-Crash safety: a row claimed by a worker that vanished is taken over after `claim_lease_seconds`; `recover`
-(run at start-up, and every `sweep_seconds`) restarts the processing of every unfinished row. A turn whose
-replies were not stored before a crash is sent to Rasa again (at-least-once towards Rasa); replies are
-stored together with the `processed` status, so they are never stored twice.
+Crash safety: each claim names its owner (bot/workers: host, pid, boot id) and is renewed by the process's
+heartbeat; a row left `processing` by a process that died is taken over at once by a new process on the same
+host, and by any worker once its owner has been silent for `claim_stale_seconds`. `recover` (run at start-up,
+and every `sweep_seconds`) restarts the processing of every unfinished row. A turn whose replies were not
+stored before a crash is sent to Rasa again (at-least-once towards Rasa); replies are stored together with
+the `processed` status, and only while the claim is still ours, so they are never stored twice. A database
+error while processing hands the row back (status `received`) for another try instead of failing it; any
+other error marks it `failed` ("error: ..."), and the sweeps try such rows again like the ones below.
 
 Rasa down: the gateway marks the turn `failed` and the citizen gets one apology ("pesan Anda sudah kami
-simpan"). Each sweep that finds such messages asks Rasa's /status; once it answers, they are queued again and
-answered in order, if at most `retry_failed_max_age_seconds` old, tried fewer than `retry_failed_max_attempts`
-times, and no later message of the citizen has been answered meanwhile (answering it then would be out of
-order: it stays failed as `superseded`). A retry that meets Rasa down again sends no second apology. The web
-chat has no inbox: its citizen sees the apology at once and writes again.
+simpan"). As soon as Rasa answers any turn again (and at each sweep that finds such messages and gets an
+answer from Rasa's /status), they are queued again and answered in order, if at most
+`retry_failed_max_age_seconds` old, tried fewer than `retry_failed_max_attempts` times, and no later message
+of the citizen has been answered meanwhile (answering it then would be out of order: it stays failed as
+`superseded`). Before a citizen's newer message is taken, that citizen's retryable failed messages are
+queued again ahead of it (when Rasa answers), so a quick follow-up does not overtake them. A retry that meets
+Rasa down again sends no second apology. The web chat has no inbox: its citizen sees the apology at once and
+writes again.
 """
 
 from __future__ import annotations
@@ -39,7 +46,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -61,6 +67,9 @@ from bot.media import staging
 from bot.media.models import MediaKind
 from bot.media.staging import AttachmentRejected, StagedMedia
 from bot.settings import Settings
+from bot.workers.claims import ClaimPolicy, is_transient
+from bot.workers.owner import Owner, current_owner
+from bot.workers.pool import AGAIN, KeyedWorkerPool, Periodic, StepResult, Wait
 from connectors.base import Attachment, AttachmentKind, Connector, EventKind, InboundEvent, StatusEvent
 
 logger = logging.getLogger(__name__)
@@ -100,8 +109,9 @@ class InboxConfig:
     media_max_bytes: int = 10 * 1024 * 1024
     rate_limit: int = 20
     rate_window_seconds: float = 60.0
-    claim_lease_seconds: float = 300.0
-    sweep_seconds: float = 30.0
+    sweep_seconds: float = 10.0
+    heartbeat_seconds: float = 5.0
+    claim_stale_seconds: float = 20.0
     retry_failed_max_age_seconds: float = 3600.0
     retry_failed_max_attempts: int = 5
 
@@ -112,7 +122,9 @@ class InboxConfig:
             media_max_bytes=settings.channel_media_max_bytes,
             rate_limit=settings.inbound_rate_limit,
             rate_window_seconds=settings.inbound_rate_window_seconds,
-            claim_lease_seconds=settings.inbox_claim_lease_seconds,
+            sweep_seconds=settings.inbox_sweep_seconds,
+            heartbeat_seconds=settings.worker_heartbeat_seconds,
+            claim_stale_seconds=settings.worker_claim_stale_seconds,
             retry_failed_max_age_seconds=settings.inbox_retry_failed_max_age_seconds,
             retry_failed_max_attempts=settings.inbox_retry_failed_max_attempts,
         )
@@ -184,6 +196,8 @@ class _Claimed:
 
 
 Key = tuple[str, str]
+# After a database error handed a row back, its worker looks again this much later.
+DATABASE_RETRY_SECONDS = 1.0
 
 
 class Inbox:
@@ -194,18 +208,26 @@ class Inbox:
         delivery: Delivery,
         connectors: Mapping[str, Connector],
         config: InboxConfig,
+        owner: Owner | None = None,
     ) -> None:
         self.database = database
         self.gateway = gateway
         self.delivery = delivery
         self.connectors = connectors
         self.config = config
-        self._workers: dict[Key, asyncio.Task[None]] = {}
-        self._again: set[Key] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.claims = ClaimPolicy(
+            owner or current_owner(), config.heartbeat_seconds, config.claim_stale_seconds
+        )
+        self.pool: KeyedWorkerPool[Key] = KeyedWorkerPool("inbox", self._step)
         self._web_retry: asyncio.Task[None] | None = None
-        self._sweeper: asyncio.Task[None] | None = None
-        self._closing = False
+        self._retry: asyncio.Task[None] | None = None
+        self._sweeper = Periodic("inbox-sweeper", self.recover, config.sweep_seconds)
+        self._heartbeat = Periodic("inbox-heartbeat", self.renew_claims, config.heartbeat_seconds)
+        gateway.rasa_back_listeners.append(self.retry_failed_soon)
+
+    @property
+    def _tasks(self) -> set[asyncio.Task[None]]:
+        return self.pool.tasks
 
     # --- what the webhook routes call ---
 
@@ -222,7 +244,7 @@ class Inbox:
             event.raw_type or "-",
             sender_label(event.channel, event.sender_id),
         )
-        self._spawn(self._acknowledge(event), f"ack-{event.channel}")
+        self.pool.spawn(self._acknowledge(event), f"ack-{event.channel}")
         self.kick(event.channel, event.sender_id)
         return True
 
@@ -240,28 +262,23 @@ class Inbox:
 
     async def start(self) -> None:
         """Start-up recovery, then a periodic sweep for rows whose processing was lost."""
-        self._closing = False
-        await self.recover()
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="inbox-sweeper")
+        self.pool.open()
+        self._heartbeat.start()
+        await self._sweeper.run_once()
+        self._sweeper.start()
 
     async def close(self) -> None:
-        self._closing = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-            self._sweeper = None
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._sweeper.close()
+        await self.pool.close()
+        await self._heartbeat.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is being processed (tests, graceful shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._tasks:
-            if time.monotonic() > deadline:
-                raise TimeoutError("inbox still busy")
-            await asyncio.wait(list(self._tasks), timeout=max(deadline - time.monotonic(), 0.01))
+        await self.pool.drain(timeout)
+
+    async def renew_claims(self) -> int:
+        """The heartbeat of this process's messages in processing."""
+        return await asyncio.to_thread(self._renew_claims)
 
     async def recover(self) -> int:
         """Process every unfinished inbound row of the registered channels; how many senders had some."""
@@ -280,13 +297,23 @@ class Inbox:
             logger.info("inbox recovery: %d sender(s) with unprocessed messages", len(identities))
         return len(identities)
 
+    def retry_failed_soon(self) -> None:
+        """Rasa answered again after failing: queue the failed messages again now, not at the next sweep."""
+        if self.pool.closing or (self._retry is not None and not self._retry.done()):
+            return
+        self._retry = self.pool.spawn(self._retry_failed_turns(sorted(self.connectors)), "inbox-retry")
+
+    def _retry_limits(self) -> tuple[str, datetime, int]:
+        since = utcnow() - timedelta(seconds=self.config.retry_failed_max_age_seconds)
+        return RASA_UNAVAILABLE, since, self.config.retry_failed_max_attempts
+
     async def _retry_failed_turns(self, channels: list[str]) -> None:
-        """Messages answered with the "gangguan" apology go back to the queue once Rasa answers again.
+        """Messages answered with the "gangguan" apology (or failed on an error) go back to the queue once
+        Rasa answers again.
 
         Web-chat messages have no queue here: the gateway answers them one by one, and their replies wait,
         queued, for the web client's next `GET /api/v1/chat/updates` (its session's sender)."""
-        since = utcnow() - timedelta(seconds=self.config.retry_failed_max_age_seconds)
-        limits = (RASA_UNAVAILABLE, since, self.config.retry_failed_max_attempts)
+        limits = self._retry_limits()
         if not await asyncio.to_thread(
             self._in_session, repository.has_failed_turns, [*channels, Channel.WEB], *limits
         ):
@@ -304,16 +331,34 @@ class Inbox:
                 requeued,
                 superseded,
             )
+            for channel, sender_id in await asyncio.to_thread(self._identities_with_unfinished, channels):
+                self.kick(channel, sender_id)
         web_turns = await asyncio.to_thread(
             self._in_session, repository.failed_turn_ids, [Channel.WEB], *limits
         )
-        if web_turns and not self._closing and (self._web_retry is None or self._web_retry.done()):
+        if web_turns and not self.pool.closing and (self._web_retry is None or self._web_retry.done()):
             # In the background: each is a Rasa turn, and start-up must not wait for them.
-            self._web_retry = self._spawn(self._retry_web_turns(web_turns), "inbox-web-retry")
+            self._web_retry = self.pool.spawn(self._retry_web_turns(web_turns), "inbox-web-retry")
+
+    async def _requeue_senders_failures(self, channel: str, sender_id: str) -> None:
+        """Before a citizen's next message is taken, their retryable failed messages go back to the queue
+        ahead of it (if Rasa answers): a quick follow-up must not overtake, and so supersede, them."""
+        limits = self._retry_limits()
+        if not await asyncio.to_thread(
+            self._in_session, repository.has_failed_turns, [channel], *limits, sender_id
+        ):
+            return
+        try:
+            await self.gateway.rasa.status()
+        except RasaUnavailable:
+            return
+        await asyncio.to_thread(
+            self._in_session, repository.requeue_failed_turns, [channel], *limits, sender_id
+        )
 
     async def _retry_web_turns(self, inbound_ids: list[int]) -> None:
         for inbound_id in inbound_ids:
-            if self._closing:
+            if self.pool.closing:
                 return
             await self.gateway.retry_failed_turn(inbound_id, OutboundStatus.QUEUED)
 
@@ -323,32 +368,7 @@ class Inbox:
 
     def kick(self, channel: str, sender_id: str) -> None:
         """Make sure the sender's unfinished messages are being processed (idempotent)."""
-        key = (channel, sender_id)
-        if key in self._workers:
-            self._again.add(key)
-            return
-        if self._closing:
-            return
-        self._workers[key] = self._spawn(self._work(key), f"inbox-{channel}")
-
-    def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.create_task(coroutine, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("inbox task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.sweep_seconds)
-            try:
-                await self.recover()
-            except Exception:  # a database hiccup must not stop the sweeper
-                logger.exception("inbox sweep failed")
+        self.pool.kick((channel, sender_id))
 
     async def _acknowledge(self, event: InboundEvent) -> None:
         connector = self.connectors.get(event.channel)
@@ -361,35 +381,44 @@ class Inbox:
 
     # --- one sender's messages ---
 
-    async def _work(self, key: Key) -> None:
+    async def _step(self, key: Key) -> StepResult:
         channel, sender_id = key
-        try:
-            while True:
-                self._again.discard(key)
-                claimed = await asyncio.to_thread(self._claim_next, channel, sender_id)
-                if claimed is None:
-                    if key in self._again:
-                        continue
-                    return  # no await between this check and the removal below: no kick is lost
-                await self._process_claimed(claimed)
-        finally:
-            if self._workers.get(key) is asyncio.current_task():
-                del self._workers[key]
+        await self._requeue_senders_failures(channel, sender_id)
+        claimed = await asyncio.to_thread(self._claim_next, channel, sender_id)
+        if claimed is None:
+            return None
+        if not await self._process_claimed(claimed):
+            return Wait(DATABASE_RETRY_SECONDS)  # handed back after a database error: not at once
+        return AGAIN
 
-    async def _process_claimed(self, claimed: _Claimed) -> None:
+    async def _process_claimed(self, claimed: _Claimed) -> bool:
+        """Process one claimed row; False when a database error handed it back for another try."""
         try:
             await self._process(claimed)
         except asyncio.CancelledError:
             # Shutting down: hand the row back so the next start processes it.
-            self._finish(claimed.id, InboundStatus.RECEIVED, None)
+            try:
+                self._finish(claimed.id, InboundStatus.RECEIVED, None)
+            except Exception:  # the database is away: the next start takes the claim over (owner gone)
+                logger.warning("inbound #%d: could not be handed back at shutdown", claimed.id)
             raise
         except Exception as error:
+            if is_transient(error):
+                # If this write fails too, the step raises: the pool tries again, and this worker takes its
+                # own claim back.
+                logger.warning("inbound #%d: database unavailable (%s); handed back", claimed.id, error)
+                await asyncio.to_thread(self._finish, claimed.id, InboundStatus.RECEIVED, None)
+                return False
             logger.exception("inbound #%d: processing failed", claimed.id)
             await asyncio.to_thread(
-                self._finish, claimed.id, InboundStatus.FAILED, f"error: {type(error).__name__}"
+                self._finish,
+                claimed.id,
+                InboundStatus.FAILED,
+                f"{repository.ERROR_REASON_PREFIX} {type(error).__name__}",
             )
         finally:
             self.delivery.kick(claimed.channel, claimed.sender_id)
+        return True
 
     async def _process(self, claimed: _Claimed) -> None:
         event = claimed.event
@@ -425,6 +454,7 @@ class Inbox:
             claimed.platform_message_id,
             metadata,
             inbound_id=claimed.id,
+            claim_owner=self.claims.name,
         )
 
     async def _stage_attachments(
@@ -514,6 +544,10 @@ class Inbox:
         with self.database.session() as session:
             return repository.identities_with_unfinished(session, Direction.IN, channels)
 
+    def _renew_claims(self) -> int:
+        with self.database.session() as session:
+            return repository.renew_claims(session, self.claims.name, [InboundStatus.PROCESSING], utcnow())
+
     def _claim_next(self, channel: str, sender_id: str) -> _Claimed | None:
         for _ in range(3):
             now = utcnow()
@@ -522,19 +556,18 @@ class Inbox:
                 if row is None:
                     return None
                 if row.status == InboundStatus.PROCESSING:
-                    claimed_at = as_utc(row.claimed_at)
-                    if claimed_at is not None and now - claimed_at < timedelta(
-                        seconds=self.config.claim_lease_seconds
-                    ):
+                    if not self.claims.may_take_over(row.claimed_by, as_utc(row.claimed_at), now):
                         return None  # another worker has it; it goes on with this sender's later messages
                     logger.warning("inbound #%d: abandoned by a vanished worker; processing again", row.id)
-                if repository.claim(session, row, InboundStatus.PROCESSING, now):
+                if repository.claim(session, row, InboundStatus.PROCESSING, now, self.claims.name):
                     return _claimed(row)
         return None
 
     def _finish(self, inbound_id: int, status: str, reason: str | None) -> None:
         with self.database.session() as session:
-            repository.finish(session, inbound_id, InboundStatus.PROCESSING, status, reason)
+            repository.finish(
+                session, inbound_id, InboundStatus.PROCESSING, status, reason, owner=self.claims.name
+            )
 
     def _over_rate_limit(self, claimed: _Claimed) -> bool:
         since = claimed.created_at - timedelta(seconds=self.config.rate_window_seconds)
@@ -569,7 +602,12 @@ class Inbox:
                 repository.add_system_note(session, inbound, text, reason, f"system:{key}")
                 if skip:
                     repository.finish(
-                        session, claimed.id, InboundStatus.PROCESSING, InboundStatus.SKIPPED, reason
+                        session,
+                        claimed.id,
+                        InboundStatus.PROCESSING,
+                        InboundStatus.SKIPPED,
+                        reason,
+                        owner=self.claims.name,
                     )
             return
         except IntegrityError:

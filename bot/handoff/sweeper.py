@@ -2,12 +2,13 @@
 
 Every `interval` seconds it ends the active handoffs without a message for `handoff_idle_minutes`. Each
 end is a guarded UPDATE, so several replicas may sweep at once; the notice's key makes its message unique.
+It runs as a `Periodic` job (bot/workers/pool.py): a failed round (a database outage) is logged and the next
+one comes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from datetime import datetime
 from bot.db import Database, utcnow
 from bot.gateway.gateway import Gateway
 from bot.handoff.service import HandoffConfig, Notice, end_idle
+from bot.workers.pool import Periodic
 
 logger = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 30.0
@@ -48,7 +50,7 @@ class HandoffSweeper:
         self.config = config
         self.interval = interval
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("handoff-sweeper", self._round, interval, first_delay=0.0)
 
     async def run_once(self) -> int:
         """One sweep; how many handoffs it ended."""
@@ -60,24 +62,17 @@ class HandoffSweeper:
         with self.database.session() as session:
             return end_idle(session, self.config, now=self.clock())
 
+    @property
+    def running(self) -> bool:
+        return self._periodic.running
+
     async def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="handoff-sweeper")
+        self._periodic.start()
 
     async def close(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._periodic.close()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                ended = await self.run_once()
-                if ended:
-                    logger.info("handoff sweeper: %d idle conversation(s) returned to the bot", ended)
-            except Exception:  # keep sweeping: one failed round (database hiccup) must not stop the task
-                logger.exception("handoff sweeper round failed")
-            await asyncio.sleep(self.interval)
+    async def _round(self) -> None:
+        ended = await self.run_once()
+        if ended:
+            logger.info("handoff sweeper: %d idle conversation(s) returned to the bot", ended)

@@ -18,6 +18,7 @@ from bot.gateway.delivery import Delivery, DeliveryConfig
 from bot.gateway.gateway import Gateway
 from bot.gateway.inbox import Inbox, InboxConfig
 from bot.gateway.rasa_client import RasaClient
+from bot.workers.owner import Owner
 from connectors.base import Attachment, AttachmentKind, EventKind, InboundEvent
 from tests.channels.fake_connector import FakeConnector
 from tests.service.fake_rasa import FakeRasa
@@ -64,6 +65,7 @@ def make_pipeline(
     connector: FakeConnector,
     inbox_config: InboxConfig | None = None,
     delivery_config: DeliveryConfig | None = None,
+    owner: Owner | None = None,
 ) -> Pipeline:
     connectors = {connector.channel: connector}
     gateway = Gateway(database, RasaClient(fake_rasa.url, rasa_http, 5.0), duplicate_wait_seconds=5.0)
@@ -71,7 +73,9 @@ def make_pipeline(
         database,
         connectors,
         delivery_config
-        or DeliveryConfig(min_interval_seconds=0.0, backoff_seconds=0.05, poll_seconds=0.05, max_attempts=4),
+        or DeliveryConfig(
+            min_interval_seconds=0.0, backoff_seconds=0.05, poll_seconds=0.05, give_up_seconds=0.3
+        ),
     )
     inbox = Inbox(
         database,
@@ -79,6 +83,7 @@ def make_pipeline(
         delivery,
         connectors,
         inbox_config or InboxConfig(attachments_dir=attachments_dir, rate_limit=20, rate_window_seconds=60),
+        owner,
     )
     return Pipeline(database, gateway, delivery, inbox, connector, fake_rasa, attachments_dir)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -49,7 +50,8 @@ async def test_retry_after_is_honoured_then_the_message_is_sent(pipeline: Pipeli
     await pipeline.settle()
 
     (row,) = outbound(pipeline)
-    assert (row.status, row.attempts, row.status_reason) == (OutboundStatus.SENT, 2, None)
+    # Flood control is not a failed attempt: the one counted is the send that went through.
+    assert (row.status, row.attempts, row.status_reason) == (OutboundStatus.SENT, 1, None)
     assert pipeline.connector.send_calls == 2
     assert pipeline.connector.texts() == ["Laporan Anda sudah kami terima."]
     (sent,) = pipeline.connector.sent
@@ -92,7 +94,7 @@ async def test_a_permanent_error_fails_the_message_visibly_and_the_next_one_stil
 
 
 async def test_transient_errors_are_retried_with_backoff_then_given_up(pipeline: Pipeline) -> None:
-    pipeline.connector.failures = [ConnectionError("reset")] + [SendError("Bad Gateway", code=502)] * 5
+    pipeline.connector.failures = [ConnectionError("reset")] + [SendError("Bad Gateway", code=502)] * 20
     await notify(pipeline, "pesan", "k-gaveup-01")
 
     pipeline.delivery.kick("telegram", "5550001")
@@ -100,9 +102,12 @@ async def test_transient_errors_are_retried_with_backoff_then_given_up(pipeline:
 
     (row,) = outbound(pipeline)
     assert row.status == OutboundStatus.FAILED
-    assert row.attempts == 4  # max_attempts of the test pipeline
-    assert row.status_reason == "gave up after 4 attempts: 502: Bad Gateway"
-    assert pipeline.connector.send_calls == 4
+    # Given up on the time budget of the test pipeline (0.3 s; backoff 0.05 s, doubling), not on a count.
+    assert 3 <= row.attempts <= 5
+    assert re.fullmatch(
+        rf"gave up after \d+ s \({row.attempts} attempts\): 502: Bad Gateway", row.status_reason or ""
+    )
+    assert pipeline.connector.send_calls == row.attempts
 
 
 def test_the_backoff_doubles_up_to_its_cap() -> None:

@@ -71,16 +71,50 @@ async def test_a_retry_that_meets_rasa_down_again_sends_no_second_apology(pipeli
     assert inbound_states(pipeline) == [(KTP_QUESTION, InboundStatus.FAILED, RASA_UNAVAILABLE)]
 
 
+async def test_a_quick_follow_up_is_answered_after_the_failed_one_not_instead(pipeline: Pipeline) -> None:
+    await fail_while_rasa_is_down(pipeline, KTP_QUESTION)
+    pipeline.rasa.mode = "ok"
+    await pipeline.inbox.accept(event("halo", message_id="5550001:2"))  # written before any sweep ran
+    await pipeline.settle()
+
+    assert [call["message"] for call in pipeline.rasa.webhook_calls] == [KTP_QUESTION, KTP_QUESTION, "halo"]
+    assert pipeline.connector.texts() == [SERVICE_UNAVAILABLE_REPLY, *KTP_REPLIES, *GREETING]
+    assert inbound_states(pipeline) == [
+        (KTP_QUESTION, InboundStatus.PROCESSED, None),
+        ("halo", InboundStatus.PROCESSED, None),
+    ]
+
+
+async def test_the_retry_starts_as_soon_as_rasa_answers_another_citizen(pipeline: Pipeline) -> None:
+    await fail_while_rasa_is_down(pipeline, KTP_QUESTION)
+    pipeline.rasa.mode = "ok"
+    # Another citizen's turn is the first to reach Rasa again; no sweep runs (the test never calls recover).
+    await pipeline.inbox.accept(event("halo", sender_id="777", message_id="777:1"))
+    await pipeline.settle()
+
+    assert sorted(call["message"] for call in pipeline.rasa.webhook_calls) == sorted(
+        [KTP_QUESTION, KTP_QUESTION, "halo"]
+    )
+    assert inbound_states(pipeline)[0] == (KTP_QUESTION, InboundStatus.PROCESSED, None)
+    assert pipeline.connector.texts("5550001") == [SERVICE_UNAVAILABLE_REPLY, *KTP_REPLIES]
+
+
 async def test_a_message_answered_later_supersedes_the_failed_one(pipeline: Pipeline) -> None:
     await fail_while_rasa_is_down(pipeline, KTP_QUESTION)
     pipeline.rasa.mode = "ok"
-    await pipeline.inbox.accept(event("halo", message_id="5550001:2"))  # the citizen wrote again first
+    await pipeline.inbox.accept(event("halo", message_id="5550001:2"))
     await pipeline.settle()
+    with pipeline.database.session() as session:  # the retry met Rasa down; the follow-up did not
+        session.execute(
+            update(Message)
+            .where(Message.text == KTP_QUESTION, Message.direction == Direction.IN)
+            .values(status=InboundStatus.FAILED, status_reason=RASA_UNAVAILABLE)
+        )
+    pipeline.rasa.webhook_calls.clear()
     await pipeline.inbox.recover()
     await pipeline.settle()
 
-    assert [call["message"] for call in pipeline.rasa.webhook_calls] == [KTP_QUESTION, "halo"]
-    assert pipeline.connector.texts() == [SERVICE_UNAVAILABLE_REPLY, *GREETING]
+    assert pipeline.rasa.webhook_calls == []
     assert inbound_states(pipeline) == [
         (KTP_QUESTION, InboundStatus.FAILED, SUPERSEDED_REASON),
         ("halo", InboundStatus.PROCESSED, None),

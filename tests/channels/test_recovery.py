@@ -18,6 +18,7 @@ from bot.conversations.models import Conversation, Direction, InboundStatus, Mes
 from bot.db import Database
 from bot.gateway.inbox import event_to_payload
 from bot.settings import Settings
+from bot.workers.owner import Owner
 from connectors.base import InboundEvent
 from tests.channels.fake_connector import FakeConnector
 from tests.channels.helpers import event, make_pipeline
@@ -110,9 +111,17 @@ async def test_two_recoveries_racing_process_each_message_once(
         store_unprocessed(database, event(f"pesan {number}", message_id=f"5550001:{10 + number}"))
     store_unprocessed(database, event("halo", sender_id="999", message_id="999:1"))
     fake_rasa.delay_seconds = 0.05
-    # Two replicas (each its own inbox and delivery worker) starting at the same moment.
+    # Two replicas (each its own inbox and delivery worker, on its own host) starting at the same moment.
     replicas = [
-        make_pipeline(database, rasa_http, fake_rasa, tmp_path, FakeConnector("telegram")) for _ in range(2)
+        make_pipeline(
+            database,
+            rasa_http,
+            fake_rasa,
+            tmp_path,
+            FakeConnector("telegram"),
+            owner=Owner.new(f"replica-{n}"),
+        )
+        for n in range(2)
     ]
     try:
         await asyncio.gather(*(replica.inbox.recover() for replica in replicas))

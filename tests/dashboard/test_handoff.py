@@ -526,4 +526,4 @@ def test_idle_handoff_returns_to_the_bot_and_tells_the_citizen(
 
 def test_sweeper_runs_in_the_app_lifespan(app: FastAPI, test_client: object) -> None:
     sweeper = app.state.handoff_sweeper
-    assert sweeper._task is not None and not sweeper._task.done()
+    assert sweeper.running

@@ -1,6 +1,7 @@
 """End-to-end fixtures: the real trained Rasa model, the real action server and the bot service.
 
-All three run as subprocesses on free loopback ports, on a scratch SQLite database, exactly as
+All three run as subprocesses on free loopback ports, on a scratch SQLite database (Rasa's tracker store too,
+or PostgreSQL when LAYANAN_TEST_RASA_TRACKER_URL names one), exactly as
 `make run` starts them. The model comes from LAYANAN_TEST_MODEL (set by `make test-e2e`).
 """
 
@@ -26,6 +27,10 @@ from tests.connectors.whatsapp.fake_graph_api import FakeGraphApi, FakeGraphApiS
 from tests.egress.recorder import EgressRecorder
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from run import tracker_store_yaml  # noqa: E402
+
+sys.path.pop(0)
 START_TIMEOUT_SECONDS = 240
 TELEGRAM_WEBHOOK_SECRET = "e2e-telegram-secret"
 # DATA_ENCRYPTION_KEY of the stack (a Fernet key made for the tests).
@@ -229,9 +234,11 @@ def stack(
         TICKET_LOOKUP_MAX_MISSES_PER_ADDRESS="3",
     )
     endpoints = workdir / "endpoints.yml"
+    # The tracker store as `make run` writes it: a SQLite file, or LAYANAN_TEST_RASA_TRACKER_URL (PostgreSQL).
+    tracker_url = os.environ.get("LAYANAN_TEST_RASA_TRACKER_URL") or f"sqlite:///{workdir / 'tracker.db'}"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
+        + tracker_store_yaml(tracker_url)
     )
     rasa = str(ROOT / ".venv-rasa" / "bin" / "rasa")
     subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, env=env, check=True)

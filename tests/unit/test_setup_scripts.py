@@ -47,6 +47,7 @@ def test_endpoints_follow_the_tracker_store_url() -> None:
     assert 'dialect: "sqlite"' in tracker_store_yaml("")
     postgres = tracker_store_yaml("postgresql://rasa:pw@db.internal:5433/rasa")
     assert 'dialect: "postgresql"' in postgres and "port: 5433" in postgres and 'db: "rasa"' in postgres
+    assert 'url: "db.internal"' in postgres and "host:" not in postgres  # Rasa passes url as host=
 
 
 FAKE_RASA = """#!/usr/bin/env python3
