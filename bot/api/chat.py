@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.api.deps import SettingsDep
 from bot.api.errors import ApiError
+from bot.api.params import DbBigId
 from bot.conversations.models import PLATFORM_MESSAGE_ID_LENGTH, SENDER_ID_LENGTH, Channel
 from bot.gateway.gateway import Gateway, GatewayError, OutboundMessage
 
@@ -141,7 +142,7 @@ class ChatUpdates(BaseModel):
 async def chat_updates(
     sender: Annotated[str, Path(min_length=1, max_length=SENDER_ID_LENGTH)],
     gateway: GatewayDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[DbBigId, Query()] = 0,
 ) -> ChatUpdates:
     """Messages for a web-chat sender newer than `after` (e.g. a complaint code sent later); poll it."""
     replies = await gateway.updates_for(Channel.WEB, sender, after)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.api.deps import SessionDep, get_settings_dep
+from bot.api.params import DbId
 from bot.conversations import repository
 from bot.conversations.models import Conversation, Direction, Message, OutboundStatus
 from bot.dashboard.deps import CsrfDep, DashboardError, StaffDep, client_ip
@@ -306,7 +307,7 @@ def show_ticket(
 def attachment_file(
     request: Request,
     code: str,
-    attachment_id: int,
+    attachment_id: DbId,
     staff: StaffDep,
     session: SessionDep,
     settings: SettingsDep,
