@@ -123,7 +123,8 @@ def fuzz_target(
 @pytest.fixture(scope="module")
 def api_schema(fuzz_target: FuzzTarget) -> OpenApiSchema:
     schema = schemathesis.openapi.from_url(f"{fuzz_target.url}/openapi.json")
-    schema.config.update(base_url=fuzz_target.url, headers=fuzz_target.headers)
+    # A generous timeout: on two shared cores a large valid body can take seconds; 5xx is what is tested.
+    schema.config.update(base_url=fuzz_target.url, headers=fuzz_target.headers, request_timeout=30)
     for method, path in LEFT_OUT:
         schema = schema.exclude(method=method, path_regex=path)
     return schema
