@@ -10,9 +10,9 @@ from pydantic_core import PydanticCustomError
 
 from bot.api.deps import SettingsDep
 from bot.api.errors import ApiError
-from bot.api.params import DbBigId
 from bot.conversations.models import PLATFORM_MESSAGE_ID_LENGTH, SENDER_ID_LENGTH, Channel
 from bot.gateway.gateway import Gateway, GatewayError, OutboundMessage
+from bot.ids import DbBigId
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.deps import SessionDep, require_service_token
-from bot.api.params import DbId
+from bot.ids import DbId
 from bot.modelops import registry
 from bot.modelops.deployer import STAGE_LABELS, DeployBusy, Deployer
 from bot.modelops.models import ModelDeployment, RasaModel

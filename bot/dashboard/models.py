@@ -10,11 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.api.deps import SessionDep
-from bot.api.params import DbId
 from bot.dashboard.deps import AdminDep, CsrfDep, DashboardError, client_ip
 from bot.dashboard.templating import render, set_flash
 from bot.db import Database
-from bot.ids import parse_db_id
+from bot.ids import DbId, parse_db_id
 from bot.modelops import registry
 from bot.modelops.deployer import STAGE_LABELS, DeployBusy, Deployer
 from bot.modelops.models import ModelDeployment

@@ -14,11 +14,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from bot.api.deps import SessionDep, require_service_token
-from bot.api.params import DbBigId, DbId
 from bot.dashboard.deps import AdminDep, CsrfDep, DashboardError, StaffDep, client_ip
 from bot.dashboard.templating import render, set_flash
 from bot.db import Database
-from bot.ids import INT64_MAX, parse_db_id
+from bot.ids import INT64_MAX, DbBigId, DbId, parse_db_id
 from bot.modelops import evaluation, inbox, jobs, registry, trainingdata
 from bot.modelops.deployer import DeployBusy, Deployer
 from bot.modelops.registry import RegistryError

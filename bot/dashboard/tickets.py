@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.api.deps import SessionDep, get_settings_dep
-from bot.api.params import DbId
 from bot.conversations import repository
 from bot.conversations.models import Conversation, Direction, Message, OutboundStatus
 from bot.dashboard.deps import CsrfDep, DashboardError, StaffDep, client_ip
@@ -31,6 +30,7 @@ from bot.dashboard.queue import CHANNEL_LABELS
 from bot.dashboard.templating import render, set_flash
 from bot.db import Database, utcnow
 from bot.gateway.gateway import Gateway
+from bot.ids import DbId
 from bot.settings import Settings
 from bot.staff.access import visible_ticket
 from bot.staff.audit_log import AccessAction, log_access

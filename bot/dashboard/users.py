@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.api.deps import SessionDep
-from bot.api.params import DbId
 from bot.dashboard.deps import AdminDep, CsrfDep, DashboardError, client_ip
 from bot.dashboard.templating import render, set_flash
+from bot.ids import DbId
 from bot.staff.accounts import AccountError, create_user, list_users, update_user
 from bot.staff.audit_log import AccessAction, log_access
 from bot.staff.models import Role, StaffUser

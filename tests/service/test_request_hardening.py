@@ -78,6 +78,26 @@ def test_model_lookup_by_a_number_outside_the_id_range_finds_nothing(database: D
         assert registry.find_model(session, ref) is None
 
 
+def test_huge_attachment_ids_in_a_new_ticket_are_422(client: TestClient) -> None:
+    notice = client.get("/api/v1/privacy-notice", headers=AUTH).json()
+    ticket = {
+        "idempotency_key": "hardening-1",
+        "channel": "web",
+        "sender_id": "web-1",
+        "category": "infrastruktur",
+        "description": "Jalan berlubang di depan pasar.",
+        "consent": {"text_version": notice["version"], "text_sha256": notice["sha256"]},
+    }
+    response = client.post(
+        "/api/v1/tickets", json={**ticket, "attachment_ids": [INT64_MAX + 1]}, headers=AUTH
+    )
+    _is_polite_error(response, 422)
+    assert response.json()["fields"] == ["attachment_ids.0"]
+    response = client.post("/api/v1/tickets", json={**ticket, "attachment_ids": [INT64_MAX]}, headers=AUTH)
+    _is_polite_error(response, 422)  # in range: refused by the service (no such attachment), not the database
+    assert response.json()["fields"] == ["attachment_ids"]
+
+
 # --- NUL in URLs -------------------------------------------------------------------------------------
 
 
