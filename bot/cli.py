@@ -13,13 +13,14 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot.log_masking import install_log_masking
 from bot.modelops.cli import add_model_commands
 from bot.modelops.nlu_cli import add_nlu_commands
 from bot.privacy_cli import add_privacy_commands
 from bot.secret_checks import InsecureSecretsError
-from bot.settings import get_settings, require_secrets
+from bot.settings import Settings, get_settings, proxy_list, require_secrets
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -36,17 +37,27 @@ def _db_downgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def server_options(settings: Settings, host: str, port: int, reload: bool = False) -> dict[str, Any]:
+    """uvicorn's options for `bot serve` (and so for `make run`). X-Forwarded-For/-Proto are believed only
+    from TRUSTED_PROXIES: uvicorn's own default trusts 127.0.0.1, so anything on the same host could choose
+    its client address (and slip past the login throttle per address)."""
+    trusted = proxy_list(settings.trusted_proxies)
+    return {
+        "app": "bot.api.app:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "reload": reload,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+    }
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run(
-        "bot.api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        reload=args.reload,
-        log_level=get_settings().log_level.lower(),
-    )
+    uvicorn.run(**server_options(get_settings(), args.host, args.port, args.reload))
     return 0
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.secret_checks import enforce
@@ -72,6 +73,15 @@ class Settings(BaseSettings):
         default="", description="Key of the keyed hash (HMAC-SHA256) that names citizens in log lines."
     )
     max_text_length: int = Field(default=4000, description="Longest accepted chat message.")
+    request_max_bytes: int = Field(
+        default=256 * 1024,
+        description="Largest request body, bytes (uploads and webhooks have their own caps); larger is 413.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty = none (the connecting address is the client).",
+    )
     timezone: str = Field(default="Asia/Jakarta")
     log_level: str = Field(default="INFO")
     # Tickets (bot/tickets).
@@ -206,9 +216,15 @@ class Settings(BaseSettings):
         "(X-Forwarded-Proto from a trusted proxy counts).",
     )
     login_max_failures: int = Field(
-        default=5, description="Failed logins per username (or per address) before login is paused."
+        default=5,
+        description="Failed logins per username (and per address) in the window before each "
+        "further attempt has to wait.",
     )
-    login_window_minutes: int = Field(default=15, description="Window and pause of that limit, minutes.")
+    login_window_minutes: int = Field(default=15, description="How long a failed login counts, minutes.")
+    login_delay_seconds: float = Field(
+        default=1.0, description="Wait after the first failure past the free ones; doubles per failure."
+    )
+    login_max_delay_seconds: float = Field(default=60.0, description="Longest wait between two logins.")
     # Human handoff (bot/handoff).
     office_hours: str = Field(
         default="1-4 08:00-16:00; 5 08:00-16:30",
@@ -254,10 +270,22 @@ class Settings(BaseSettings):
             in_use["WHATSAPP_VERIFY_TOKEN"] = self.whatsapp_verify_token
         return in_use
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for item in proxy_list(value):
+            ipaddress.ip_network(item, strict=False)  # ValueError: not an address or network
+        return value
+
 
 def require_secrets(settings: Settings, component: str) -> None:
     """Refuses to start `component` with an unusable secret (bot/secret_checks.py), unless in development."""
     enforce(settings.secrets_in_use(), settings.app_env, component)
+
+
+def proxy_list(value: str) -> list[str]:
+    """TRUSTED_PROXIES as a list: '10.0.0.5, 192.168.1.0/24' -> ['10.0.0.5', '192.168.1.0/24']."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 @lru_cache

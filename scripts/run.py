@@ -220,10 +220,12 @@ def build_services(model: Path, args: argparse.Namespace) -> list[Service]:
         ),
         Service(
             "bot service",
+            # `bot serve`: uvicorn with the service's own options (TRUSTED_PROXIES for forwarded headers).
             [
-                str(ROOT / ".venv" / "bin" / "uvicorn"),
-                "bot.api.app:create_app",
-                "--factory",
+                str(ROOT / ".venv" / "bin" / "python"),
+                "-m",
+                "bot.cli",
+                "serve",
                 "--host",
                 args.host,
                 "--port",

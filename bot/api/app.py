@@ -26,6 +26,8 @@ from bot.api import (
     webhooks_whatsapp,
 )
 from bot.api.errors import install_error_handlers
+from bot.api.request_limits import RequestLimits
+from bot.api.security_headers import SecurityHeaders
 from bot.conversations.models import Channel
 from bot.dashboard import install_dashboard
 from bot.db import Database
@@ -50,6 +52,10 @@ from connectors.whatsapp import whatsapp_connector
 
 # A duplicate waits at most this long beyond one Rasa turn for the original to be answered.
 DUPLICATE_WAIT_MARGIN_SECONDS = 5.0
+# Form fields and part headers around an uploaded attachment.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# The training-data import form (600,000 characters of YAML, URL-encoded).
+NLU_IMPORT_MAX_BYTES = 4 * 1024 * 1024
 
 
 def _rasa_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -183,6 +189,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.deployer = deployer
     install_error_handlers(app)
     app.include_router(chat_sessions.router)  # web-chat identities (bot/webchat)
+    # Body caps and NUL in URLs before any route (bot/api/request_limits.py); uploads and the platforms'
+    # webhooks may send more than REQUEST_MAX_BYTES. Then security headers on every response.
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.request_max_bytes,
+        route_limits=[
+            (r"/api/v1/tickets/[^/]+/attachments", settings.attachment_max_bytes + MULTIPART_OVERHEAD_BYTES),
+            (r"/dashboard/nlu/data/impor", NLU_IMPORT_MAX_BYTES),
+            (r"/webhooks/telegram", webhooks_telegram.MAX_BODY_BYTES),
+            (r"/webhooks/whatsapp", webhooks_whatsapp.MAX_BODY_BYTES),
+        ],
+    )
+    app.add_middleware(SecurityHeaders)
     for module in (health, chat, notifications, categories, tickets, triage, handoffs, model_registry):
         app.include_router(module.router)
     install_dashboard(app)

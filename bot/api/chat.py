@@ -19,6 +19,7 @@ from bot.api.deps import ServiceAuth, SettingsDep
 from bot.api.errors import ApiError
 from bot.conversations.models import PLATFORM_MESSAGE_ID_LENGTH, SENDER_ID_LENGTH, Channel
 from bot.gateway.gateway import Gateway, GatewayError, OutboundMessage
+from bot.ids import DbBigId
 from bot.settings import Settings
 
 # Metadata key of the caller's client key (a keyed hash of the address) on public web-chat turns.
@@ -115,7 +116,7 @@ class RelayRequest(BaseModel):
 
 class RelayUpdatesRequest(BaseModel):
     sender: SenderId
-    after: int = Field(default=0, ge=0, description="Only messages with a larger id.")
+    after: DbBigId = Field(default=0, description="Only messages with a larger id.")
 
 
 class ChatButton(BaseModel):
@@ -215,7 +216,7 @@ async def chat(
 
 @router.get("/chat/updates", response_model=ChatUpdates, response_model_exclude_none=True)
 async def chat_updates(
-    caller: WebCallerDep, gateway: GatewayDep, after: Annotated[int, Query(ge=0)] = 0
+    caller: WebCallerDep, gateway: GatewayDep, after: Annotated[DbBigId, Query()] = 0
 ) -> ChatUpdates:
     """Messages for the caller's session newer than `after` (e.g. a complaint code sent later); poll it."""
     return await _updates(gateway, caller.sender_id, after)

@@ -29,8 +29,8 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
 
 
 def client_ip(request: Request) -> str:
-    """The client's address as the ASGI server reports it: uvicorn takes X-Forwarded-For only from the
-    addresses in FORWARDED_ALLOW_IPS (default 127.0.0.1), so a proxy on another host must be listed there."""
+    """The client's address as the ASGI server reports it: `bot serve` lets uvicorn take X-Forwarded-For only
+    from the proxies in TRUSTED_PROXIES (default none), so a reverse proxy must be listed there."""
     return request.client.host if request.client else "unknown"
 
 

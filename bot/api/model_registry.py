@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.deps import SessionDep, require_service_token
+from bot.ids import DbId
 from bot.modelops import registry
 from bot.modelops.deployer import STAGE_LABELS, DeployBusy, Deployer
 from bot.modelops.models import ModelDeployment, RasaModel
@@ -128,7 +129,7 @@ def list_registry(request: Request, session: SessionDep) -> RegistryOut:
 
 
 @router.get("/deployments/{deployment_id}")
-def get_deployment(deployment_id: int, session: SessionDep) -> DeploymentOut:
+def get_deployment(deployment_id: DbId, session: SessionDep) -> DeploymentOut:
     deployment = registry.get_deployment(session, deployment_id)
     if deployment is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Penerapan tidak ditemukan.")

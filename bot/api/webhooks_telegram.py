@@ -3,23 +3,23 @@
 Telegram sends the `secret_token` given to setWebhook in `X-Telegram-Bot-Api-Secret-Token` on every call.
 Order of checks, so an unauthenticated request costs nothing and stores nothing: the channel is configured
 for webhooks (else 404), the header is present (401) and equal to TELEGRAM_WEBHOOK_SECRET in constant time
-(403); only then is the body read: too large (413), not a JSON object (400). The update is parsed and
-stored by the inbox (a redelivered update is recognised by its id and ignored), and the route answers
-200 at once: the turn and the replies run in the background. An error while storing answers 500, so
-Telegram delivers the update again later.
+(403); only then is the body read: too large (413), not a JSON object or nested too deeply (400). The
+update is parsed and stored by the inbox (a redelivered update is recognised by its id and ignored), and
+the route answers 200 at once: the turn and the replies run in the background. An error while storing
+answers 500, so Telegram delivers the update again later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.api.errors import ApiError
+from bot.api.json_body import parse_json_object
 from bot.conversations.models import Channel
 
 router = APIRouter(tags=["webhooks"])
@@ -57,10 +57,4 @@ async def _json_object(request: Request) -> dict[str, Any]:
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
             raise ApiError(413, "payload_too_large", "Isi permintaan terlalu besar.")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "Isi permintaan bukan JSON yang valid.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "Isi permintaan harus berupa objek JSON.")
-    return body
+    return parse_json_object(bytes(raw))

@@ -7,23 +7,22 @@ POST carries messages and delivery statuses. Meta signs each body: `X-Hub-Signat
 HMAC-SHA256 of the raw body bytes with the app secret. Order of checks, so an unauthenticated request costs
 little and stores nothing: the channel is configured (else 404), the body is not too large (413), the
 header is present (401) and signs these exact bytes (403, constant-time comparison); only then is the body
-parsed as JSON (400 if it is not a JSON object). Every message and status in it goes to the inbox, which
-stores each message once (a redelivery, also a concurrent one, is recognised by its wamid), and the route
-answers 200 at once: the turn and the replies run in the background. An error while storing answers 500,
-so Meta delivers the body again later.
+parsed as JSON (400 if it is not a JSON object or is nested too deeply). Every message and status in it
+goes to the inbox, which stores each message once (a redelivery, also a concurrent one, is recognised by its
+wamid), and the route answers 200 at once: the turn and the replies run in the background. An error while
+storing answers 500, so Meta delivers the body again later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
-from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from bot.api.errors import ApiError
+from bot.api.json_body import parse_json_object
 from bot.conversations.models import Channel
 from connectors.whatsapp import signature_valid
 
@@ -59,7 +58,7 @@ async def whatsapp_webhook(request: Request) -> JSONResponse:
         raise ApiError(401, "unauthorized", "Autentikasi diperlukan.")
     if not signature_valid(app_secret, raw, given):
         raise ApiError(403, "forbidden", "Anda tidak memiliki akses.")
-    body = _json_object(raw)
+    body = parse_json_object(raw)
     # Parsing may look button payloads and numbered menus up in the database: keep it off the event loop.
     events = await asyncio.to_thread(connector.parse_webhook, body)
     await request.app.state.inbox.accept_events(events)
@@ -77,13 +76,3 @@ async def _raw_body(request: Request) -> bytes:
         if len(raw) > MAX_BODY_BYTES:
             raise ApiError(413, "payload_too_large", "Isi permintaan terlalu besar.")
     return bytes(raw)
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "Isi permintaan bukan JSON yang valid.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "Isi permintaan harus berupa objek JSON.")
-    return body

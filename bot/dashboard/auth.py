@@ -7,6 +7,7 @@ must match), since there is no session yet; after login every form uses the sess
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from datetime import timedelta
 from typing import Annotated
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.api.deps import SessionDep, SettingsDep
 from bot.dashboard.deps import LOGIN_PATH, SESSION_COOKIE, CsrfDep, StaffDep, client_ip, session_policy
 from bot.dashboard.templating import render, set_flash
+from bot.settings import Settings
 from bot.staff.accounts import AccountError, LoginPolicy, LoginThrottled, authenticate, update_user
 from bot.staff.audit_log import AccessAction, log_access
 from bot.staff.models import StaffUser
@@ -41,8 +43,22 @@ def _secure_cookie(request: Request, mode: str) -> bool:
         return True
     if mode == "never":
         return False
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+    # uvicorn sets the scheme from X-Forwarded-Proto only for TRUSTED_PROXIES (bot.cli.server_options).
+    return request.url.scheme == "https"
+
+
+def login_policy(settings: Settings) -> LoginPolicy:
+    return LoginPolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(minutes=settings.login_window_minutes),
+        base_delay=timedelta(seconds=settings.login_delay_seconds),
+        max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+    )
+
+
+def _wait_text(wait: timedelta) -> str:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    return f"{seconds} detik" if seconds < 120 else f"{math.ceil(seconds / 60)} menit"
 
 
 def _login_page(
@@ -89,15 +105,22 @@ def login(
         return _login_page(request, 403, "Formulir kedaluwarsa. Silakan coba masuk lagi.", username, next)
     if not username.strip() or not password:
         return _login_page(request, 422, "Isi nama pengguna dan kata sandi.", username, next)
+    if "\x00" in username:  # PostgreSQL cannot store it in the attempt log; no username contains it
+        return _login_page(request, 422, "Nama pengguna mengandung karakter yang tidak diizinkan.", "", next)
     ip = client_ip(request)
-    policy = LoginPolicy(settings.login_max_failures, timedelta(minutes=settings.login_window_minutes))
     try:
-        user = authenticate(session, username, password, ip, policy)
+        user = authenticate(session, username, password, ip, login_policy(settings))
     except LoginThrottled as throttled:
-        minutes = max(1, round(throttled.retry_after.total_seconds() / 60))
-        return _login_page(
-            request, 429, f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit.", username, next
+        wait = throttled.retry_after
+        page = _login_page(
+            request,
+            429,
+            f"Terlalu banyak percobaan masuk. Coba lagi dalam {_wait_text(wait)}.",
+            username,
+            next,
         )
+        page.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+        return page
     if user is None:
         log_access(session, None, AccessAction.LOGIN_FAILED, detail=username[:64], ip=ip, actor="anonim")
         session.commit()  # keep the failed attempt even though the response is an error page

@@ -41,6 +41,7 @@ from bot.handoff.service import (
     waiting_list,
 )
 from bot.handoff.sweeper import send_notices
+from bot.ids import parse_db_id
 from bot.staff.access import NotVisible
 from bot.staff.audit_log import AccessAction, log_access
 from bot.staff.principal import StaffPrincipal
@@ -130,9 +131,10 @@ def _deliver(request: Request, session: Session, notice: Notice | None) -> None:
 
 
 def _handoff_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 12:
+    number = parse_db_id(raw)
+    if number is None:
         raise NotVisible(raw)
-    return int(raw)
+    return number
 
 
 def _detail_url(handoff_id: int) -> str:

@@ -13,6 +13,7 @@ from bot.api.deps import SessionDep
 from bot.dashboard.deps import AdminDep, CsrfDep, DashboardError, client_ip
 from bot.dashboard.templating import render, set_flash
 from bot.db import Database
+from bot.ids import DbId, parse_db_id
 from bot.modelops import registry
 from bot.modelops.deployer import STAGE_LABELS, DeployBusy, Deployer
 from bot.modelops.models import ModelDeployment
@@ -80,7 +81,7 @@ def _refuse(message: str) -> Response:
 
 
 @router.post(MODELS_PATH + "/{model_id}/terapkan", dependencies=[CsrfDep])
-async def deploy(request: Request, model_id: int, admin: AdminDep, session: SessionDep) -> Response:
+async def deploy(request: Request, model_id: DbId, admin: AdminDep, session: SessionDep) -> Response:
     deployer = _deployer(request)
     if deployer is None:
         raise DashboardError(409, "Rasa tidak dikelola layanan ini (RASA_MANAGED=false).")
@@ -112,10 +113,11 @@ async def rollback(
     deployer = _deployer(request)
     if deployer is None:
         raise DashboardError(409, "Rasa tidak dikelola layanan ini (RASA_MANAGED=false).")
-    if model_id and not model_id.isdigit():
+    chosen = parse_db_id(model_id) if model_id else None
+    if model_id and chosen is None:
         return _refuse("Model yang dipilih tidak valid.")
     try:
-        deployment_id = await deployer.begin_rollback(int(model_id) if model_id else None, admin.actor)
+        deployment_id = await deployer.begin_rollback(chosen, admin.actor)
     except (DeployBusy, RegistryError) as refused:
         return _refuse(f"Tidak dapat mengembalikan: {refused}")
     deployment = registry.get_deployment(session, deployment_id)

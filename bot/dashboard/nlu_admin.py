@@ -16,6 +16,7 @@ from bot.api.deps import SessionDep, require_service_token
 from bot.dashboard.deps import AdminDep, CsrfDep, DashboardError, StaffDep, client_ip
 from bot.dashboard.templating import render, set_flash
 from bot.db import Database
+from bot.ids import INT64_MAX, DbBigId, DbId, parse_db_id
 from bot.modelops import evaluation, inbox, jobs, registry, trainingdata
 from bot.modelops.deployer import DeployBusy, Deployer
 from bot.modelops.registry import RegistryError
@@ -43,9 +44,10 @@ def _back(url: str, message: str) -> Response:
 
 def _ids(raw: str) -> list[int]:
     parts = [p for p in raw.replace(",", " ").split() if p]
-    if not parts or not all(p.isdigit() for p in parts) or len(parts) > 500:
+    ids = [parse_db_id(p, INT64_MAX) for p in parts]
+    if not ids or len(ids) > 500 or None in ids:
         raise inbox.InboxError("Pilihan pesan tidak valid.")
-    return [int(p) for p in parts]
+    return [i for i in ids if i is not None]
 
 
 def _worker(request: Request) -> jobs.TrainingWorker:
@@ -120,7 +122,7 @@ def label_group(
 @router.post("/dashboard/percakapan/pesan/{message_id}/tandai-nlu", dependencies=[CsrfDep])
 def flag_message(
     request: Request,
-    message_id: int,
+    message_id: DbBigId,
     staff: StaffDep,
     session: SessionDep,
     note: Annotated[str, Form(max_length=500)] = "",
@@ -167,7 +169,7 @@ def add_example(
 
 
 @router.post(BASE + "/data/contoh/{example_id}/hapus", dependencies=[CsrfDep])
-def delete_example(example_id: int, admin: AdminDep, session: SessionDep) -> Response:
+def delete_example(example_id: DbId, admin: AdminDep, session: SessionDep) -> Response:
     if not trainingdata.delete_example(session, example_id):
         raise DashboardError(404, "Contoh tidak ditemukan.")
     return _back(BASE + "/data", "Contoh dihapus.")
@@ -262,7 +264,7 @@ def training_progress(request: Request, admin: AdminDep, session: SessionDep) ->
 
 
 @router.get(BASE + "/latih/{run_id}/log", response_class=PlainTextResponse)
-def training_log(run_id: int, admin: AdminDep, session: SessionDep) -> PlainTextResponse:
+def training_log(run_id: DbId, admin: AdminDep, session: SessionDep) -> PlainTextResponse:
     run = session.get(TrainingRun, run_id)
     if run is None:
         raise DashboardError(404, "Pelatihan tidak ditemukan.")
@@ -287,7 +289,7 @@ def start_training(
 
 
 @router.post(BASE + "/latih/{run_id}/batal", dependencies=[CsrfDep])
-def cancel_training(run_id: int, admin: AdminDep, session: SessionDep) -> Response:
+def cancel_training(run_id: DbId, admin: AdminDep, session: SessionDep) -> Response:
     try:
         jobs.cancel(session, run_id)
     except jobs.TrainingError as refused:
@@ -312,7 +314,7 @@ def evaluations_page(request: Request, admin: AdminDep, session: SessionDep) -> 
 
 
 @router.post(BASE + "/evaluasi", dependencies=[CsrfDep])
-def run_evaluation(request: Request, admin: AdminDep, model_id: Annotated[int, Form()]) -> Response:
+def run_evaluation(request: Request, admin: AdminDep, model_id: Annotated[DbId, Form()]) -> Response:
     try:
         evaluation.background.start(request.app.state.database, model_id, admin.actor)
     except evaluation.EvaluationError as refused:
@@ -334,7 +336,7 @@ def _evaluation(session: SessionDep, evaluation_id: int) -> Evaluation:
 
 @router.get(BASE + "/evaluasi/{evaluation_id}", response_class=HTMLResponse)
 def evaluation_page(
-    request: Request, evaluation_id: int, admin: AdminDep, session: SessionDep
+    request: Request, evaluation_id: DbId, admin: AdminDep, session: SessionDep
 ) -> HTMLResponse:
     row = _evaluation(session, evaluation_id)
     context = {
@@ -349,7 +351,7 @@ def evaluation_page(
 
 
 @router.get(BASE + "/evaluasi/{evaluation_id}/confusion.png")
-def evaluation_png(evaluation_id: int, admin: AdminDep, session: SessionDep) -> Response:
+def evaluation_png(evaluation_id: DbId, admin: AdminDep, session: SessionDep) -> Response:
     row = _evaluation(session, evaluation_id)
     if not row.confusion_png or not Path(row.confusion_png).is_file():
         raise DashboardError(404, "Gambar matriks kebingungan tidak tersedia.")
@@ -359,7 +361,7 @@ def evaluation_png(evaluation_id: int, admin: AdminDep, session: SessionDep) -> 
 @router.post(BASE + "/evaluasi/{evaluation_id}/terapkan", dependencies=[CsrfDep])
 async def deploy_candidate(
     request: Request,
-    evaluation_id: int,
+    evaluation_id: DbId,
     admin: AdminDep,
     session: SessionDep,
     reason: Annotated[str, Form(max_length=500)] = "",

@@ -32,6 +32,7 @@ from bot.dashboard.templating import render, set_flash
 from bot.db import Database, utcnow
 from bot.encryption import DecryptionError
 from bot.gateway.gateway import Gateway
+from bot.ids import DbId
 from bot.settings import Settings
 from bot.staff.access import visible_ticket
 from bot.staff.audit_log import AccessAction, log_access
@@ -333,7 +334,7 @@ def show_ticket(
 def attachment_file(
     request: Request,
     code: str,
-    attachment_id: int,
+    attachment_id: DbId,
     staff: StaffDep,
     session: SessionDep,
     settings: SettingsDep,

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.api.deps import SessionDep
 from bot.dashboard.deps import AdminDep, CsrfDep, DashboardError, client_ip
 from bot.dashboard.templating import render, set_flash
+from bot.ids import DbId
 from bot.staff.accounts import AccountError, create_user, list_users, update_user
 from bot.staff.audit_log import AccessAction, log_access
 from bot.staff.models import Role, StaffUser
@@ -94,7 +95,7 @@ def add_user(
 @router.post(USERS_PATH + "/{user_id}", dependencies=[CsrfDep])
 def change_user(
     request: Request,
-    user_id: int,
+    user_id: DbId,
     admin: AdminDep,
     session: SessionDep,
     full_name: Annotated[str, Form(max_length=120)] = "",

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
+from bot.ids import parse_db_id
 from bot.modelops.models import (
     DeploymentKind,
     DeploymentStatus,
@@ -183,8 +184,9 @@ def live_model(session: Session) -> RasaModel | None:
 def find_model(session: Session, ref: str | int) -> RasaModel | None:
     """By id (a number) or by name (with or without .tar.gz)."""
     text = str(ref).strip()
-    if text.isdigit():
-        return session.get(RasaModel, int(text))
+    if text.isascii() and text.isdigit():
+        model_id = parse_db_id(text)
+        return session.get(RasaModel, model_id) if model_id is not None else None
     if text.endswith(MODEL_SUFFIX):
         text = text[: -len(MODEL_SUFFIX)]
     return session.scalar(select(RasaModel).where(RasaModel.name == text))

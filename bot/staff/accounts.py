@@ -23,8 +23,23 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True)
 class LoginPolicy:
+    """Failed logins slow further attempts down rather than lock the account: after `max_failures`
+    failures within `window` (per username since its last successful login, and per address) each further
+    attempt waits `base_delay` after the latest failure, doubled per failure, at most `max_delay`. Guessing
+    is slowed to one try per `max_delay`, and someone failing on purpose keeps the officer out for no
+    longer than that."""
+
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
+    base_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(seconds=60)
+
+    def delay_after(self, failures: int) -> timedelta:
+        if failures < self.max_failures:
+            return timedelta(0)
+        doublings = min(failures - self.max_failures, 30)
+        delay: timedelta = self.base_delay * (1 << doublings)
+        return min(self.max_delay, delay)
 
 
 class LoginThrottled(Exception):
@@ -123,20 +138,38 @@ def _recent_failures(
     return int(row[0]), row[1]
 
 
+def _last_success(session: Session, username: str) -> datetime | None:
+    return session.scalar(
+        select(func.max(LoginAttempt.created_at)).where(
+            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
+        )
+    )
+
+
 def check_throttle(session: Session, username: str, ip: str, policy: LoginPolicy, now: datetime) -> None:
-    """Refuse a login while the username or the address had too many failures in the window."""
-    since = now - policy.window
-    for column, value in ((LoginAttempt.username, normalize_username(username)), (LoginAttempt.ip, ip)):
+    """Refuse a login (LoginThrottled) while the username or the address is still in its delay."""
+    username = normalize_username(username)
+    window_start = now - policy.window
+    succeeded_at = _last_success(session, username)
+    username_since = max(window_start, succeeded_at) if succeeded_at else window_start
+    for column, value, since in (
+        (LoginAttempt.username, username, username_since),
+        (LoginAttempt.ip, ip, window_start),
+    ):
         count, latest = _recent_failures(session, column, value, since)
-        if count >= policy.max_failures and latest is not None:
-            raise LoginThrottled(max(latest + policy.window - now, timedelta(seconds=1)))
+        if latest is None:
+            continue
+        wait = latest + policy.delay_after(count) - now
+        if wait > timedelta(0):
+            raise LoginThrottled(wait)
 
 
 def authenticate(
     session: Session, username: str, password: str, ip: str, policy: LoginPolicy, now: datetime | None = None
 ) -> StaffUser | None:
     """The active user with these credentials, or None. Raises LoginThrottled before checking anything
-    when the username or the address is paused. Every attempt is recorded."""
+    while the username or the address is in its delay (LoginPolicy); such a refusal is not recorded and
+    does not lengthen the delay. Every other attempt is recorded."""
     now = now or utcnow()
     username = normalize_username(username)[:64]
     check_throttle(session, username, ip, policy, now)

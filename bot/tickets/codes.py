@@ -25,7 +25,8 @@ def generate_code() -> str:
 
 
 def is_valid_code(code: str) -> bool:
-    return CODE_PATTERN.match(code) is not None
+    # fullmatch: `$` alone also matches before a final line break ("ADU-7K3M9PQX\n").
+    return CODE_PATTERN.fullmatch(code) is not None
 
 
 def normalize_code(raw: str) -> str | None:

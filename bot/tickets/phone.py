@@ -7,8 +7,9 @@ import re
 _SEPARATORS = re.compile(r"[\s\-().]")
 # National significant number: mobile 8xx with 9-12 digits in all, or a fixed line (area code 2x-7x,
 # e.g. 21 Jakarta, 274 Yogyakarta) with 8-11 digits in all.
-_MOBILE = re.compile(r"^8[1-9]\d{7,10}$")
-_FIXED = re.compile(r"^[2-7]\d{7,10}$")
+# ASCII digits only: `\d` and str.isdigit() also accept other scripts' digits ("٢٣٤").
+_MOBILE = re.compile(r"8[1-9][0-9]{7,10}")
+_FIXED = re.compile(r"[2-7][0-9]{7,10}")
 
 
 class InvalidPhone(ValueError):
@@ -26,6 +27,6 @@ def normalize_phone(raw: str) -> str:
         national = text[1:]
     else:
         raise InvalidPhone("Nomor telepon harus diawali 0, 62, atau +62.")
-    if not national.isdigit() or not (_MOBILE.match(national) or _FIXED.match(national)):
+    if not (_MOBILE.fullmatch(national) or _FIXED.fullmatch(national)):
         raise InvalidPhone("Nomor telepon tidak dikenali sebagai nomor Indonesia.")
     return "+62" + national

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from bot.ids import DbBigId
 from bot.tickets.formatting import format_date_id, format_datetime_id
 from bot.tickets.models import Ticket, TicketAttachment, TicketMessage
 from bot.tickets.service import MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS, TicketConfig
@@ -58,7 +59,7 @@ class TicketCreate(BaseModel):
     is_anonymous: bool = False
     is_confidential: bool = True
     consent: ConsentIn | None = None
-    attachment_ids: list[int] | None = Field(
+    attachment_ids: list[DbBigId] | None = Field(
         default=None,
         max_length=10,
         description="Ids of media the reporter sent on a messaging channel (metadata.attachments[].id).",

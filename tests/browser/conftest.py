@@ -24,7 +24,16 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from bot.api.app import create_app
 from bot.db import Database
@@ -276,10 +285,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @dataclass
 class PageWatch:
-    """What a page did that a test must notice: JavaScript dialogs (XSS) and uncaught script errors."""
+    """What a page did that a test must notice: JavaScript dialogs (XSS), uncaught script errors, and
+    anything the Content-Security-Policy blocked (an inline script or style left in a template)."""
 
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
 
 def new_context(browser: Browser, live: LiveService, viewport: dict[str, int] = DESKTOP) -> BrowserContext:
@@ -302,6 +313,12 @@ def watch(page: Page) -> PageWatch:
 
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: seen.errors.append(str(error)))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            seen.blocked.append(message.text)
+
+    page.on("console", on_console)
     return seen
 
 
@@ -314,7 +331,8 @@ def context(browser: Browser, live: LiveService) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def page(context: BrowserContext, live: LiveService) -> Iterator[Page]:
-    """A desktop page; any JS dialog, uncaught script error or request to another origin fails the test."""
+    """A desktop page; any JS dialog, uncaught script error, CSP violation or request to another origin
+    fails the test."""
     tab = context.new_page()
     seen = watch(tab)
     elsewhere: list[str] = []  # pages load only their own assets: no CDN, web font or analytics
@@ -325,6 +343,7 @@ def page(context: BrowserContext, live: LiveService) -> Iterator[Page]:
     yield tab
     assert not seen.dialogs, f"unexpected JavaScript dialogs: {seen.dialogs}"
     assert not seen.errors, f"uncaught script errors: {seen.errors}"
+    assert not seen.blocked, f"blocked by the Content-Security-Policy: {seen.blocked}"
     assert not elsewhere, f"requests to other origins: {elsewhere}"
 
 

@@ -50,6 +50,10 @@ def test_queue_and_ticket_page_have_no_horizontal_overflow(
             assert scroll <= inner, f"{url} at {viewport['width']}px is {scroll}px wide: {widest(page)}"
         if viewport == PHONE:
             screenshot(page, "tiket-ponsel", full_page=False)
-        assert not seen.dialogs and not seen.errors, (seen.dialogs, seen.errors)
+        assert not seen.dialogs and not seen.errors and not seen.blocked, (
+            seen.dialogs,
+            seen.errors,
+            seen.blocked,
+        )
     finally:
         context.close()

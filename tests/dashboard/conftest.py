@@ -57,6 +57,7 @@ def settings(sqlite_url: str, fake_rasa: FakeRasa, tmp_path: Path) -> Settings:
         service_token=SERVICE_TOKEN,
         attachments_dir=tmp_path / "attachments",
         login_max_failures=5,
+        login_delay_seconds=30,  # the first delay outlasts any slow test step
     )
 
 

@@ -51,7 +51,21 @@ def test_login_sets_a_hardened_cookie_and_stores_only_the_token_hash(
     assert page.status_code == 200 and "Petugas PU" in page.text
 
 
-def test_cookie_is_secure_behind_https(client_factory: Callable[[], Browser], staff: Staff) -> None:
+def test_cookie_is_secure_over_https(client_factory: Callable[[], Browser], staff: Staff) -> None:
+    # Behind a reverse proxy uvicorn turns the proxy's X-Forwarded-Proto into this scheme (TRUSTED_PROXIES).
+    client = client_factory()
+    page = client.get("https://testserver/dashboard/masuk")
+    response = client.post(
+        "https://testserver/dashboard/masuk",
+        data={"username": staff.admin, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert "Secure" in response.headers["set-cookie"]
+
+
+def test_a_forwarded_proto_header_alone_is_not_believed(
+    client_factory: Callable[[], Browser], staff: Staff
+) -> None:
     client = client_factory()
     page = client.get("/dashboard/masuk")
     response = client.post(
@@ -60,7 +74,8 @@ def test_cookie_is_secure_behind_https(client_factory: Callable[[], Browser], st
         headers={"X-Forwarded-Proto": "https"},
         follow_redirects=False,
     )
-    assert "Secure" in response.headers["set-cookie"]
+    assert response.status_code == 303
+    assert "Secure" not in response.headers["set-cookie"]
 
 
 def test_open_redirects_are_refused(client_factory: Callable[[], Browser], staff: Staff) -> None:

@@ -167,6 +167,16 @@ async def test_a_huge_body_is_refused(service: TelegramService) -> None:
     assert response.status_code == 413
 
 
+@pytest.mark.parametrize("depth", [65, 2_000, 100_000])
+async def test_json_nested_too_deeply_is_400_not_a_crash(service: TelegramService, depth: int) -> None:
+    # 2,000 levels made json.loads raise RecursionError: a 500, and Telegram redelivers the update.
+    body = b'{"update_id":1,"a":' + b'{"a":' * depth + b"1" + b"}" * (depth + 1)
+    response = await service.client.post("/webhooks/telegram", content=body, headers=HEADERS)
+    assert response.status_code == 400
+    assert response.json() == {"error": "json_too_deep", "detail": "Isi permintaan terlalu bertingkat."}
+    assert service.count_messages() == 0
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"telegram_bot_token": ""}, {"telegram_webhook_secret": ""}, {"telegram_mode": "polling"}],

@@ -248,6 +248,21 @@ async def test_a_huge_body_is_refused(service: WhatsAppService) -> None:
     nothing_happened(service)
 
 
+async def test_json_nested_too_deeply_is_400_not_a_crash(service: WhatsAppService) -> None:
+    # 2,000 levels made json.loads raise RecursionError: a 500 to Meta, which then redelivers it.
+    for depth in (65, 2_000, 100_000):
+        response = await service.post(b'{"a":' * depth + b"1" + b"}" * depth)
+        assert response.status_code == 400, depth
+        assert response.json() == {"error": "json_too_deep", "detail": "Isi permintaan terlalu bertingkat."}
+    nothing_happened(service)
+    # Brackets inside a citizen's text are not nesting.
+    text = "[[{{" * 500 + " jalan rusak"
+    response = await service.post(envelope([text_message(CITIZEN, "wamid.brackets", text)]))
+    assert response.status_code == 200
+    await service.settle()
+    assert [m.text for m in service.rows(Direction.IN)] == [text]
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"whatsapp_access_token": ""}, {"whatsapp_phone_number_id": ""}, {"whatsapp_app_secret": ""}],
