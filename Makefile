@@ -43,7 +43,7 @@ test-rasa: envs  ## NLU components, actions and `rasa data validate` (in .venv-r
 	$(RASA_VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/rasa
 
 test-service: envs  ## bot service, tickets, triage (in .venv; SQLite and PostgreSQL)
-	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard tests/modelops
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard tests/modelops tests/catalogue
 
 chromium:  ## Debian's Chromium at /usr/bin/chromium for the browser tests (apt-get only if missing)
 	@bash scripts/ensure_chromium.sh

@@ -1,6 +1,7 @@
 """`bot` command: `bot db upgrade` (migrate to the latest schema), `bot serve` (run the service), and
 `bot telegram set-webhook` / `bot telegram poll` (connect the Telegram bot by webhook or by long polling),
-`bot create-admin` / `bot create-user` (dashboard accounts), `bot model ...` (model registry, deploys).
+`bot create-admin` / `bot create-user` (dashboard accounts), `bot model ...` (model registry, deploys),
+`bot catalogue import|export` (the service catalogue).
 
 Also runnable as `python -m bot.cli ...` (the Makefile does that).
 """
@@ -13,6 +14,7 @@ import re
 import sys
 from collections.abc import Sequence
 
+from bot.catalogue.cli import add_catalogue_commands
 from bot.modelops.cli import add_model_commands
 from bot.modelops.nlu_cli import add_nlu_commands
 from bot.settings import get_settings
@@ -233,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         account.set_defaults(handler=handler)
     add_model_commands(commands)  # bot model list|register|deploy|rollback
     add_nlu_commands(commands)  # bot nlu inbox|label|export, bot train, bot evaluate
+    add_catalogue_commands(commands)  # bot catalogue import|export
     return parser
 
 

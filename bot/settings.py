@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=5, description="Wrong tracking codes allowed per sender in the window."
     )
     ticket_lookup_window_seconds: int = Field(default=600, description="Window of that limit, seconds.")
+    # Service catalogue (bot/catalogue).
+    catalogue_refresh_seconds: float = Field(
+        default=2.0,
+        description="How often an answering process checks whether the stored catalogue changed (seconds).",
+    )
     # Messaging channels: inbox and delivery (bot/gateway/inbox.py, bot/gateway/delivery.py).
     channel_media_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest photo/document downloaded from a messaging platform."

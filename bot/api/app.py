@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api import (
+    catalogue,
     categories,
     chat,
     handoffs,
@@ -25,6 +26,7 @@ from bot.api import (
     webhooks_whatsapp,
 )
 from bot.api.errors import install_error_handlers
+from bot.catalogue.service import CatalogueAnswerer
 from bot.conversations.models import Channel
 from bot.dashboard import install_dashboard
 from bot.db import Database
@@ -165,8 +167,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.handoff_config = handoff_config
     app.state.handoff_sweeper = handoff_sweeper
     app.state.deployer = deployer
+    # Service catalogue: answers from the stored catalogue, index rebuilt when an import or edit moves it.
+    app.state.catalogue = CatalogueAnswerer(database, settings.catalogue_refresh_seconds)
     install_error_handlers(app)
-    for module in (health, chat, notifications, categories, tickets, triage, handoffs, model_registry):
+    for module in (
+        health,
+        chat,
+        notifications,
+        categories,
+        tickets,
+        triage,
+        handoffs,
+        model_registry,
+        catalogue,
+    ):
         app.include_router(module.router)
     install_dashboard(app)
 
