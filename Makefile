@@ -28,7 +28,10 @@ train: envs  ## train the full model if models/ has none for the current data
 train-ci: envs  ## train the small, seeded CI model if needed
 	@$(VENV)/python scripts/train_model.py --config $(CI_CONFIG) --name ci
 
+DEMO_CATALOGUE := bot/catalogue/data/demo_mpp.yml
+
 run: setup  ## start Rasa, the action server and the bot service; Ctrl-C stops all
+	@$(VENV)/python -m bot.cli catalogue import --if-empty --actor "make run" $(DEMO_CATALOGUE)
 	@model=$$($(VENV)/python scripts/train_model.py --config config.yml --name full) && \
 	  $(VENV)/python scripts/run.py --model "$$model"
 

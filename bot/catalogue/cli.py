@@ -19,7 +19,7 @@ from bot.settings import get_settings
 
 
 def _import(args: argparse.Namespace) -> int:
-    from bot.catalogue.store import import_catalogue
+    from bot.catalogue.store import import_catalogue, load_catalogue
     from bot.db import Database
 
     path = Path(args.file)
@@ -44,6 +44,9 @@ def _import(args: argparse.Namespace) -> int:
     database = Database(get_settings().database_url)
     try:
         with database.session() as session:
+            if args.if_empty and load_catalogue(session) is not None:
+                print("Katalog sudah ada; tidak diimpor ulang (--if-empty).")
+                return 0
             revision = import_catalogue(session, catalogue, actor=args.actor)
     except SQLAlchemyError as error:
         print(
@@ -92,6 +95,9 @@ def add_catalogue_commands(commands: Any) -> None:
     load.add_argument("file")
     load.add_argument("--dry-run", action="store_true", help="only validate and list the errors with lines")
     load.add_argument("--actor", default="cli", help="name recorded in the audit trail (default: cli)")
+    load.add_argument(
+        "--if-empty", action="store_true", help="only when no catalogue is stored yet (make run)"
+    )
     load.set_defaults(handler=_import)
     dump = sub.add_parser("export", help="write the stored catalogue as YAML (stdout or --output FILE)")
     dump.add_argument("--output", "-o")

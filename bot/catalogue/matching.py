@@ -2,7 +2,7 @@
 
 Every agency is known by its id, its name, its aliases and the initials of its name ("Dinas Penanaman Modal
 dan Pelayanan Terpadu Satu Pintu" -> "dpmptsp"); every service by its name and aliases. The message's word
-n-grams (up to the longest key) are compared with those keys by rapidfuzz's normalised similarity: short keys (≤ 4
+n-grams (up to the longest key) are compared with those keys by rapidfuzz's normalised similarity: short keys (≤ 5
 characters: "pn", "kua", "pos") must match exactly, longer ones tolerate about one typo in six characters.
 Close scores for different agencies, or a word that starts the keys of several agencies ("bpjs" for BPJS
 Kesehatan and BPJS Ketenagakerjaan), make the answer ambiguous: the candidates are returned for buttons.
@@ -36,13 +36,9 @@ MAX_CANDIDATES = 4
 
 
 def min_score(key: str) -> float:
-    """Least similarity (0-100) for a key of this length: exact up to 4 characters, ~1 edit per 6 after."""
-    length = len(key)
-    if length <= 4:
-        return 100.0
-    if length == 5:
-        return 80.0
-    return 82.0
+    """Least similarity (0-100) for a key of this length: exact up to 5 characters, ~1 edit per 6 after."""
+    # Five letters are exact too: one typo away are everyday words ("depan" for "depag").
+    return 100.0 if len(key) <= 5 else 82.0
 
 
 def initials(name: str) -> str:

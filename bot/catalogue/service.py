@@ -141,6 +141,9 @@ def resolve(
         prefix = index.prefix_candidates(tokens) if not matches else []
         if prefix and services and len(services[0].span.split()) > 1:
             prefix = []  # "bayar pajak motor": a service phrase says more than the word "pajak"
+        if matches and not asked and matches[0].score < 100.0:
+            # A near-miss spelling and no question about it: more likely an everyday word than an agency.
+            return Answer(Outcome.NO_MATCH)
         if matches:
             agency = catalogue.agency(matches[0].id)
         elif prefix and asked:
