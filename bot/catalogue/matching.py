@@ -41,6 +41,20 @@ def min_score(key: str) -> float:
     return 100.0 if len(key) <= 5 else 82.0
 
 
+def _core(text: str) -> str:
+    return " ".join(word for word in text.split() if word not in GENERIC_WORDS)
+
+
+def _core_matches(gram: str, key: str, score: float) -> bool:
+    """A fuzzy match must hold without the generic words: "kantor jasa" is not "kantor samsat"."""
+    if score >= 100.0:
+        return True
+    core_gram, core_key = _core(gram), _core(key)
+    if not core_gram or not core_key:
+        return False
+    return fuzz.ratio(core_gram, core_key) >= min_score(core_key)
+
+
 def initials(name: str) -> str:
     return "".join(
         word[0] for word in normalize(name).split() if word not in {"dan", "serta", "kabupaten", "kota"}
@@ -119,7 +133,7 @@ class CatalogueIndex:
             for key, score, _ in process.extract(
                 gram, self._agency_choices, scorer=fuzz.ratio, score_cutoff=80.0, limit=5
             ):
-                if score < min_score(key) or score < min_score(gram):
+                if score < min_score(key) or score < min_score(gram) or not _core_matches(gram, key, score):
                     continue
                 # A longer exact phrase beats a shorter one ("pn slawi" over "pn"); ties keep the first.
                 weighted = score + min(len(key), 20) / 10.0
@@ -144,7 +158,7 @@ class CatalogueIndex:
             for key, score, _ in process.extract(
                 gram, self._service_choices, scorer=fuzz.ratio, score_cutoff=80.0, limit=8
             ):
-                if score < min_score(key) or score < min_score(gram):
+                if score < min_score(key) or score < min_score(gram) or not _core_matches(gram, key, score):
                     continue
                 weighted = score + min(len(key), 30) / 10.0
                 for owner in self.service_keys[key]:

@@ -48,6 +48,15 @@ logger = logging.getLogger(__name__)
 OFFICE_ASPECTS = TIME_ASPECTS | {Aspect.LOCATION, Aspect.CONTACT}
 # "di kantor X", "dinas X", "badan X": a place the citizen names, recorded when no agency matched.
 _PLACE = re.compile(r"\b(?:di|ke|kantor|dinas|badan|instansi)\s+((?:[a-z0-9]+\s?){1,3})")
+# Question and politeness words: a message made only of these (and the office's name) asks about the office.
+FILLER_WORDS = frozenset(
+    "jam buka tutup berapa brp brapa hari apa aja saja ini itu ya yah min kak pak bu bapak ibu mas mbak "
+    "kantor sekarang skrg skrang saat di ke mana dimana dmn lokasi lokasinya alamat alamatnya letak letaknya "
+    "sabtu minggu senin selasa rabu kamis jumat libur tanggal merah ga gak nggak enggak tidak kah yang kapan "
+    "mau tanya boleh lagi masih sudah udah udh bukanya tutupnya pukul sampai sampe layanan pelayanan "
+    "operasional kerja nomor telepon telp kontak wa hp halo hai permisi maaf tolong info dong sih nya "
+    "buka-tutup mulai hingga biasanya biasa setiap tiap weekend akhir pekan hr".split()
+)
 _STOP_AFTER_PLACE = {
     "jam",
     "buka",
@@ -175,11 +184,12 @@ def resolve(
 
 
 def _about_office(normalized: str, catalogue: Catalogue) -> bool:
-    """A question without an agency is the office's only when it names the office or nothing at all."""
-    return not _PLACE.search(normalized) or any(
-        word in normalized
-        for word in ("mpp", "mal pelayanan", "kantor ini", normalize(catalogue.office.name))
-    )
+    """A question without an agency is the office's when it names the office, or names nothing at all
+    ("jam buka berapa?"); "jasa raharja dimana" names something the catalogue does not know."""
+    office_words = set(normalize(catalogue.office.name).split()) | {"mpp"}
+    if any(word in normalized for word in ("mpp", "mal pelayanan", "kantor ini")):
+        return True
+    return all(word in FILLER_WORDS or word in office_words for word in normalized.split())
 
 
 def _service(agency: Agency | None, service_id: str) -> Service | None:
@@ -364,17 +374,17 @@ class CatalogueAnswerer:
 
 
 def unknown_place(normalized: str) -> str | None:
-    """The place a question names after "di/kantor/dinas ..." (stopping at question words), if any."""
+    """The name a question uses that the catalogue does not know: after "di/kantor/dinas ...", else its
+    words that are not question words ("jasa raharja dimana" -> "jasa raharja"); None when there is none."""
     match = _PLACE.search(normalized)
-    if match is None:
-        return None
+    candidates = match.group(1).split() if match else normalized.split()
     words = []
-    for word in match.group(1).split():
-        if word in _STOP_AFTER_PLACE:
+    for word in candidates:
+        if match and word in _STOP_AFTER_PLACE:
             break
-        if word not in GENERIC_WORDS:
+        if word not in GENERIC_WORDS and word not in FILLER_WORDS:
             words.append(word)
-    return " ".join(words) or None
+    return " ".join(words[:4]) or None
 
 
 def record_misses(

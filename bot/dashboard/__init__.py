@@ -12,7 +12,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bot.dashboard import auth, handoffs, intake, models, nlu_admin, public, queue, reports, tickets, users
+from bot.dashboard import (
+    auth,
+    catalogue,
+    handoffs,
+    intake,
+    models,
+    nlu_admin,
+    public,
+    queue,
+    reports,
+    tickets,
+    users,
+)
 from bot.dashboard.deps import install_dashboard_errors
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -21,5 +33,17 @@ STATIC_DIR = Path(__file__).parent / "static"
 def install_dashboard(app: FastAPI) -> None:
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     install_dashboard_errors(app)
-    for module in (auth, queue, tickets, handoffs, intake, reports, users, models, nlu_admin, public):
+    for module in (
+        auth,
+        queue,
+        tickets,
+        handoffs,
+        intake,
+        reports,
+        users,
+        models,
+        nlu_admin,
+        catalogue,
+        public,
+    ):
         app.include_router(module.router)

@@ -178,6 +178,8 @@ def test_a_missing_fact_is_said_with_the_contact_and_an_officer(
 def test_the_office_answers_for_itself_and_other_places_are_no_match(
     catalogue: Catalogue, index: CatalogueIndex
 ) -> None:
+    assert ask(catalogue, index, "buka jam berapa ya min?").agency_id is None
+    assert texts(ask(catalogue, index, "buka jam berapa ya min?")).startswith("Mal Pelayanan Publik")
     office = ask(catalogue, index, "jam buka mpp")
     assert texts(office).startswith(
         "Mal Pelayanan Publik Kabupaten Tirtamaya melayani hari Senin–Kamis pukul 08.00–15.00; "
