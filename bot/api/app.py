@@ -168,7 +168,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.handoff_sweeper = handoff_sweeper
     app.state.deployer = deployer
     # Service catalogue: answers from the stored catalogue, index rebuilt when an import or edit moves it.
-    app.state.catalogue = CatalogueAnswerer(database, settings.catalogue_refresh_seconds)
+    app.state.catalogue = CatalogueAnswerer(
+        database,
+        settings.catalogue_refresh_seconds,
+        [c.strip() for c in settings.sla_holiday_categories.split(",") if c.strip()],
+    )
     install_error_handlers(app)
     for module in (
         health,

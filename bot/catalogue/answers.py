@@ -40,14 +40,16 @@ def date_text(day: date, with_year: bool = False) -> str:
     return f"{text} {day.year}" if with_year else text
 
 
-def hours_of(catalogue: Catalogue, agency: Agency | None) -> WeeklyHours | None:
+def hours_of(
+    catalogue: Catalogue, agency: Agency | None, holiday_categories: tuple[str, ...] = ("public",)
+) -> WeeklyHours | None:
     schedule = agency.schedule if agency is not None and agency.schedule is not None else None
     if schedule is None:
         schedule = catalogue.office.schedule
     if schedule is None:
         return None
     open_on_holidays = agency.open_on_holidays if agency is not None else False
-    return WeeklyHours(schedule, catalogue.office.timezone, open_on_holidays)
+    return WeeklyHours(schedule, catalogue.office.timezone, open_on_holidays, holiday_categories)
 
 
 def schedule_text(hours: WeeklyHours) -> str:
@@ -116,9 +118,14 @@ def numbered(items: tuple[str, ...]) -> str:
 
 
 def compose_time(
-    catalogue: Catalogue, agency: Agency | None, aspect: Aspect, now: datetime, out: Composed
+    catalogue: Catalogue,
+    agency: Agency | None,
+    aspect: Aspect,
+    now: datetime,
+    out: Composed,
+    holiday_categories: tuple[str, ...] = ("public",),
 ) -> None:
-    hours = hours_of(catalogue, agency)
+    hours = hours_of(catalogue, agency, holiday_categories)
     name = short_name(agency, catalogue.office)
     if hours is None or not hours.schedule:
         out.missing.append(aspect)

@@ -133,8 +133,10 @@ def resolve(
     agency_id: str | None = None,
     service_id: str | None = None,
     aspects: Sequence[Aspect] | None = None,
+    holiday_categories: tuple[str, ...] = ("public",),
 ) -> Answer:
-    """The answer to `text` (or to an explicit agency/service/aspects choice from a button)."""
+    """The answer to `text` (or to an explicit agency/service/aspects choice from a button); holidays are
+    those of `holiday_categories` in the `holidays` library, as for the SLA (SLA_HOLIDAY_CATEGORIES)."""
     normalized = normalize(text)
     tokens = normalized.split()
     asked = list(aspects) if aspects else detect_aspects(normalized)
@@ -164,7 +166,7 @@ def resolve(
             agency = catalogue.agency(services[0].agency_id)
             service = _service(agency, services[0].service_id)
         elif asked and set(asked) <= OFFICE_ASPECTS and _about_office(normalized, catalogue):
-            return _compose(catalogue, None, None, asked, now)
+            return _compose(catalogue, None, None, asked, now, holiday_categories)
         else:
             return Answer(Outcome.NO_MATCH, aspects=asked)
     assert agency is not None
@@ -180,7 +182,7 @@ def resolve(
         return _choose_service_of(agency, asked)
     if service is None and len(agency.services) == 1 and any(a in SERVICE_ASPECTS for a in asked):
         service = agency.services[0]
-    return _compose(catalogue, agency, service, asked, now)
+    return _compose(catalogue, agency, service, asked, now, holiday_categories)
 
 
 def _about_office(normalized: str, catalogue: Catalogue) -> bool:
@@ -251,13 +253,14 @@ def _compose(
     service: Service | None,
     asked: Sequence[Aspect],
     now: datetime,
+    holiday_categories: tuple[str, ...] = ("public",),
 ) -> Answer:
     out = Composed()
     time_done = False
     for aspect in dict.fromkeys(asked):
         if aspect in TIME_ASPECTS:
             if not time_done:
-                compose_time(catalogue, agency, aspect, now, out)
+                compose_time(catalogue, agency, aspect, now, out, holiday_categories)
                 time_done = True
         elif aspect is Aspect.LOCATION:
             compose_location(catalogue, agency, out)
@@ -310,9 +313,15 @@ class _Loaded:
 class CatalogueAnswerer:
     """Answers from the stored catalogue; rebuilds its index when the revision moves."""
 
-    def __init__(self, database: Database, refresh_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        refresh_seconds: float = 2.0,
+        holiday_categories: Sequence[str] = ("public",),
+    ) -> None:
         self.database = database
         self.refresh_seconds = refresh_seconds
+        self.holiday_categories = tuple(holiday_categories)
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
@@ -348,7 +357,9 @@ class CatalogueAnswerer:
         catalogue, index = self.current()
         if catalogue is None or index is None:
             return Answer(Outcome.NO_MATCH)
-        answer = resolve(catalogue, index, text, now or utcnow(), agency_id, service_id, aspects)
+        answer = resolve(
+            catalogue, index, text, now or utcnow(), agency_id, service_id, aspects, self.holiday_categories
+        )
         if record:
             self._record(answer, text)
         return answer

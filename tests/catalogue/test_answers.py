@@ -202,3 +202,19 @@ def test_an_agency_with_several_services_asks_which_one(catalogue: Catalogue, in
         "Penerbitan Kartu Keluarga",
         "Akta kelahiran",
     ]
+
+
+def test_cuti_bersama_closes_only_with_the_slas_government_category(
+    catalogue: Catalogue, index: CatalogueIndex
+) -> None:
+    # Thursday 24 December 2026, 09.00 WITA: cuti bersama Natal (the `holidays` "government" category).
+    moment = datetime(2026, 12, 24, 1, 0, tzinfo=timezone.utc)
+    plain = texts(resolve(catalogue, index, "kejari skrg buka?", moment))
+    assert "Saat ini (Kamis 09.00 WITA) sedang buka sampai pukul 16.00 WITA." in plain
+    with_leave = texts(
+        resolve(catalogue, index, "kejari skrg buka?", moment, holiday_categories=("public", "government"))
+    )
+    assert (
+        "sedang libur Cuti Bersama Hari Raya Natal; buka lagi Senin, 28 Desember, pukul 08.00 WITA."
+        in with_leave
+    )
