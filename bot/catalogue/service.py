@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 OFFICE_ASPECTS = TIME_ASPECTS | {Aspect.LOCATION, Aspect.CONTACT}
 # "di kantor X", "dinas X", "badan X": a place the citizen names, recorded when no agency matched.
 _PLACE = re.compile(r"\b(?:di|ke|kantor|dinas|badan|instansi)\s+((?:[a-z0-9]+\s?){1,3})")
+COMPLAINT_WORDS = frozenset(
+    "lapor melapor laporan laporkan adu mengadu mengadukan pengaduan aduan komplain keluhan pungli "
+    "dipungut calo".split()
+)
 # Question and politeness words: a message made only of these (and the office's name) asks about the office.
 FILLER_WORDS = frozenset(
     "jam buka tutup berapa brp brapa hari apa aja saja ini itu ya yah min kak pak bu bapak ibu mas mbak "
@@ -139,6 +143,9 @@ def resolve(
     those of `holiday_categories` in the `holidays` library, as for the SLA (SLA_HOLIDAY_CATEGORIES)."""
     normalized = normalize(text)
     tokens = normalized.split()
+    if agency_id is None and COMPLAINT_WORDS.intersection(tokens):
+        # "cara lapor pungli di dukcapil": a complaint question, for the complaint flow and its FAQ topics.
+        return Answer(Outcome.NO_MATCH)
     asked = list(aspects) if aspects else detect_aspects(normalized)
     agency = catalogue.agency(agency_id) if agency_id else None
     service: Service | None = None

@@ -190,6 +190,8 @@ def test_the_office_answers_for_itself_and_other_places_are_no_match(
         "halo min",
         "lampu jalan mati",
         "berapa lama laporan diproses",
+        "gimana cara lapor pungli di dukcapil",
+        "mau komplain pelayanan samsat lambat",
     ):
         assert ask(catalogue, index, text).outcome is Outcome.NO_MATCH, text
 
