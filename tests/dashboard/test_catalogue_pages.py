@@ -103,7 +103,7 @@ def test_unanswered_names_are_grouped_and_become_an_alias_in_one_step(
         answerer.answer(text)
     admin = login("admin")
     page = admin.get("/dashboard/katalog").text
-    assert "Nama instansi tidak dikenal" in page and "jasa raharja" in page
+    assert "Nama tidak dikenal (instansi atau layanan)" in page and "jasa raharja" in page
     assert '<td data-label="Jumlah">3</td>' in page  # one group for the three phrasings
     from bot.catalogue.models import CatalogueMiss
 
