@@ -73,12 +73,17 @@ def agency_page(request: Request, agency_id: str, staff: StaffDep, session: Sess
 
 
 def _edit_page(
-    request: Request, session: SessionDep, agency: Agency, error: str | None, status: int
+    request: Request,
+    session: SessionDep,
+    agency: Agency,
+    error: str | None,
+    status: int,
+    typed_hours: str | None = None,
 ) -> HTMLResponse:
     context = {
         "nav_active": "katalog",
         "agency": agency,
-        "hours": hours_text(agency.hours),
+        "hours": hours_text(agency.hours) if typed_hours is None else typed_hours,
         "error": error,
         "changes": recent_changes(session, 20, agency_id=agency.id),
     }
@@ -126,7 +131,8 @@ def save_agency(
         edit_agency(session, agency.id, changes, staff.actor)
     except CatalogueError as error:
         session.rollback()
-        return _edit_page(request, session, agency, "; ".join(str(i) for i in error.issues), 422)
+        message = "; ".join(str(i) for i in error.issues)
+        return _edit_page(request, session, agency, message, 422, typed_hours=hours)
     _live(request)
     return _back(f"{BASE}/{agency.id}", "Perubahan disimpan dan langsung dipakai bot.")
 

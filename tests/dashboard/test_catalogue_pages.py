@@ -90,6 +90,7 @@ def test_invalid_hours_are_refused_with_a_clear_message(
     response = admin.post("/dashboard/katalog/samsat", {"hours": "senin: 12.00-08.00", "aliases": "samsat"})
     assert response.status_code == 422
     assert "jam selesai harus sesudah jam mulai" in response.text
+    assert ">senin: 12.00-08.00</textarea>" in response.text  # what was typed stays in the form
     bad_line = admin.post("/dashboard/katalog/samsat", {"hours": "senin 08.00-12.00", "aliases": "samsat"})
     assert bad_line.status_code == 422 and "tulis &#39;hari: jam&#39;" in bad_line.text
     assert "Senin–Jumat pukul 08.00–12.00" in answer_text(app, "samsat buka jam brp")
