@@ -28,7 +28,10 @@ train: envs  ## train the full model if models/ has none for the current data
 train-ci: envs  ## train the small, seeded CI model if needed
 	@$(VENV)/python scripts/train_model.py --config $(CI_CONFIG) --name ci
 
+DEMO_CATALOGUE := bot/catalogue/data/demo_mpp.yml
+
 run: setup  ## start Rasa, the action server and the bot service; Ctrl-C stops all
+	@$(VENV)/python -m bot.cli catalogue import --if-empty --actor "make run" $(DEMO_CATALOGUE)
 	@model=$$($(VENV)/python scripts/train_model.py --config config.yml --name full) && \
 	  $(VENV)/python scripts/run.py --model "$$model"
 
@@ -44,7 +47,7 @@ test-rasa: envs  ## NLU components, actions and `rasa data validate` (in .venv-r
 	$(RASA_VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/rasa
 
 test-service: envs  ## bot service, tickets, triage (in .venv; SQLite and PostgreSQL)
-	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard tests/modelops tests/egress
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests/unit tests/service tests/tickets tests/triage tests/channels tests/connectors tests/dashboard tests/modelops tests/egress tests/catalogue
 
 test-faults: envs  ## fault injection: kill -9, PostgreSQL restart, 429/500 storms, Rasa down (~4 min)
 	$(VENV)/python -m pytest -q -p no:cacheprovider tests/faults

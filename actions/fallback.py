@@ -1,4 +1,8 @@
-"""Two-stage fallback: first suggest what the citizen may have meant, then offer an officer."""
+"""Two-stage fallback: first suggest what the citizen may have meant, then offer an officer.
+
+The service catalogue is asked first (actions/catalogue.py): "kejari tutup jam brp" is answered from the
+office's facts even when the NLU was unsure.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.catalogue import answer_from_catalogue
 from bot.knowledge.faq import load_knowledge_base
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -64,6 +69,9 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
+        # A question about one of the office's agencies is answered from the catalogue, not guessed at.
+        if await answer_from_catalogue(dispatcher, tracker):
+            return []
         if consecutive_fallbacks(tracker) >= 2:
             dispatcher.utter_message(
                 text=(

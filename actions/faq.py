@@ -1,4 +1,8 @@
-"""Answer FAQ topics from the knowledge base, with source and date, split into short messages."""
+"""Answer FAQ topics from the knowledge base, with source and date, split into short messages.
+
+The office's own service catalogue is asked first (actions/catalogue.py): where it answers, its local facts
+take precedence over the national topic.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.catalogue import answer_from_catalogue
 from actions.faq_live import knowledge_base
 from bot.knowledge.faq import render_answer
 
@@ -47,7 +52,11 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         latest = tracker.latest_message or {}
-        topic = topic_from_entities(latest) or topic_from_response_selector(latest)
+        explicit = topic_from_entities(latest)
+        # Local facts first ("syarat ktp di dukcapil sini"), unless a button named a national topic.
+        if explicit is None and await answer_from_catalogue(dispatcher, tracker):
+            return []
+        topic = explicit or topic_from_response_selector(latest)
         # Dashboard edits of an answer apply at once (actions/faq_live.py); the file is the fallback.
         answers = await knowledge_base()
         if topic is None or topic not in answers:

@@ -2,6 +2,7 @@
 `bot telegram set-webhook` / `bot telegram poll` (connect the Telegram bot by webhook or by long polling),
 `bot create-admin` / `bot create-user` (dashboard accounts), `bot model ...` (model registry, deploys),
 `bot privacy prune-trackers` / `bot privacy generate-key` (tracker retention, DATA_ENCRYPTION_KEY).
+`bot catalogue import|export` (the service catalogue).
 
 Also runnable as `python -m bot.cli ...` (the Makefile does that).
 """
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from bot.catalogue.cli import add_catalogue_commands
 from bot.log_masking import install_log_masking
 from bot.modelops.cli import add_model_commands
 from bot.modelops.nlu_cli import add_nlu_commands
@@ -250,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(commands)  # bot model list|register|deploy|rollback
     add_nlu_commands(commands)  # bot nlu inbox|label|export, bot train, bot evaluate
     add_privacy_commands(commands)  # bot privacy prune-trackers|generate-key
+    add_catalogue_commands(commands)  # bot catalogue import|export
     return parser
 
 

@@ -5,6 +5,7 @@ Add one import line per module that defines tables on `bot.db.Base`.
 
 from __future__ import annotations
 
+from bot.catalogue import models as catalogue
 from bot.conversations import models as conversations
 from bot.handoff import models as handoff
 from bot.media import models as media
@@ -18,6 +19,7 @@ from connectors import callback_store
 
 __all__ = [
     "callback_store",
+    "catalogue",
     "conversations",
     "handoff",
     "media",

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         default=30, description="Web-chat sessions one client address may create in the window."
     )
     webchat_sessions_window_minutes: float = Field(default=60.0, description="Window of that limit, minutes.")
+    # Service catalogue (bot/catalogue).
+    catalogue_refresh_seconds: float = Field(
+        default=2.0,
+        description="How often an answering process checks whether the stored catalogue changed (seconds).",
+    )
     # Messaging channels: inbox and delivery (bot/gateway/inbox.py, bot/gateway/delivery.py).
     channel_media_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest photo/document downloaded from a messaging platform."

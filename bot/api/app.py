@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api import (
+    catalogue,
     categories,
     chat,
     chat_sessions,
@@ -28,6 +29,7 @@ from bot.api import (
 from bot.api.errors import install_error_handlers
 from bot.api.request_limits import RequestLimits
 from bot.api.security_headers import SecurityHeaders
+from bot.catalogue.service import CatalogueAnswerer
 from bot.conversations.models import Channel
 from bot.dashboard import install_dashboard
 from bot.db import Database
@@ -187,6 +189,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.handoff_config = handoff_config
     app.state.handoff_sweeper = handoff_sweeper
     app.state.deployer = deployer
+    # Service catalogue: answers from the stored catalogue, index rebuilt when an import or edit moves it.
+    app.state.catalogue = CatalogueAnswerer(
+        database,
+        settings.catalogue_refresh_seconds,
+        [c.strip() for c in settings.sla_holiday_categories.split(",") if c.strip()],
+    )
     install_error_handlers(app)
     app.include_router(chat_sessions.router)  # web-chat identities (bot/webchat)
     # Body caps and NUL in URLs before any route (bot/api/request_limits.py); uploads and the platforms'
@@ -202,7 +210,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ],
     )
     app.add_middleware(SecurityHeaders)
-    for module in (health, chat, notifications, categories, tickets, triage, handoffs, model_registry):
+    for module in (
+        health,
+        chat,
+        notifications,
+        categories,
+        tickets,
+        triage,
+        handoffs,
+        model_registry,
+        catalogue,
+    ):
         app.include_router(module.router)
     install_dashboard(app)
 

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.dashboard import (
     auth,
+    catalogue,
     delivery,
     handoffs,
     intake,
@@ -43,6 +44,7 @@ def install_dashboard(app: FastAPI) -> None:
         users,
         models,
         nlu_admin,
+        catalogue,
         public,
         delivery,
     ):

@@ -24,6 +24,7 @@ TOKEN = "action-test-token"
 class Service:
     url: str
     token: str
+    env: dict[str, str]  # the service's environment (DATABASE_URL...), for CLI commands against it
 
     def get(self, path: str, **params: str) -> requests.Response:
         return requests.get(
@@ -73,7 +74,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         except requests.ConnectionError:
             time.sleep(0.3)
     try:
-        yield Service(url=url, token=TOKEN)
+        yield Service(url=url, token=TOKEN, env=env)
     finally:
         process.terminate()
         process.wait(timeout=20)
