@@ -55,11 +55,17 @@ def _is_polite_error(response: httpx.Response, status: int, code: str | None = N
 
 @pytest.mark.parametrize("after", [HUGE, str(INT64_MAX + 1)])
 def test_updates_after_beyond_bigint_is_422(client: TestClient, after: str) -> None:
-    response = client.get(f"/api/v1/chat/web-1/updates?after={after}")
+    session = client.post("/api/v1/chat/sessions").json()["token"]
+    bearer = {"Authorization": f"Bearer {session}"}
+    response = client.get(f"/api/v1/chat/updates?after={after}", headers=bearer)
     _is_polite_error(response, 422)
     assert response.json()["fields"] == ["after"]
+    relayed = client.post(
+        "/api/v1/chat/relay/updates", json={"sender": "web-1", "after": int(after)}, headers=AUTH
+    )
+    _is_polite_error(relayed, 422)
     # The largest BIGINT is still a valid position (nothing newer).
-    edge = client.get(f"/api/v1/chat/web-1/updates?after={INT64_MAX}")
+    edge = client.get(f"/api/v1/chat/updates?after={INT64_MAX}", headers=bearer)
     assert edge.status_code == 200
     assert edge.json() == {"messages": [], "last_id": INT64_MAX}
 
