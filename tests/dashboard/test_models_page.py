@@ -19,7 +19,7 @@ from bot.modelops.deployer import Deployer, DeployerConfig
 from bot.modelops.models import RasaModel
 from bot.settings import Settings
 from bot.staff.models import AccessLog
-from tests.dashboard.conftest import Browser, Staff, StaffClient
+from tests.dashboard.conftest import SERVICE_TOKEN, Browser, Staff, StaffClient
 from tests.modelops.conftest import write_model
 from tests.modelops.fake_rasa_fleet import Fleet
 
@@ -41,6 +41,7 @@ def settings(sqlite_url: str, fake_rasa: object, tmp_path: Path) -> Settings:
         rasa_url=fake_rasa.url,
         attachments_dir=tmp_path / "attachments",
         rasa_models_dir=models_dir,
+        service_token=SERVICE_TOKEN,  # the relay the citizens' turns go through needs one
     )
 
 
