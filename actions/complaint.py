@@ -169,7 +169,7 @@ LOCATION_IN_TEXT = re.compile(
     r"puskesmas|rsud|sd|smp|sma|smk|taman|terminal|stasiun|kecamatan|dusun)\b[^,.;!?\n]{0,60})",
     re.IGNORECASE,
 )
-PHONE = re.compile(r"^(?:\+?62|0)8[1-9]\d{6,11}$")
+PHONE = re.compile(r"^(?:\+?62|0)8[1-9][0-9]{6,11}$")  # ASCII digits only: \d takes any script's
 CATEGORY_CODE = re.compile(r"[a-z_]+")
 MEDIA_IDS = re.compile(r"\d+(?:,\d+)*")
 

@@ -107,13 +107,6 @@ def test_a_phone_number_is_none_or_canonical_ascii(text: str) -> None:
         assert re.fullmatch(r"\+628[1-9][0-9]{6,11}", phone, re.ASCII), phone
 
 
-# Found by the property above: `\d` in PHONE matches any Unicode digit, so "+62٨١٢..." is accepted and
-# stored with Arabic-Indic digits. Kept as an expected failure until actions/complaint.py uses [0-9].
-test_a_phone_number_is_none_or_canonical_ascii = pytest.mark.xfail(
-    strict=True, reason="actions/complaint.py PHONE accepts non-ASCII digits"
-)(test_a_phone_number_is_none_or_canonical_ascii)
-
-
 @given(national=MOBILE_NATIONAL, prefix=PREFIXES, separators=st.lists(SEPARATORS, max_size=4))
 def test_every_writing_of_a_mobile_number_gives_the_same_number(
     national: str, prefix: str, separators: list[str]
