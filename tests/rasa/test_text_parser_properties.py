@@ -46,7 +46,15 @@ DATE_TEXTS = st.lists(st.one_of(DATE_WORDS, NUMBERS, st.sampled_from(["/", "-", 
 )
 EXPLICIT_YEAR = re.compile(r"\d{4}|\d{1,2}\s*[/-]\s*\d{1,2}\s*[/-]\s*\d{2,4}")
 
-settings.register_profile("parsers", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run, so CI is reproducible; new inputs come from the explicit
+# @example cases and from changing the strategies, not from luck.
+settings.register_profile(
+    "parsers",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
+)
 settings.load_profile("parsers")
 
 

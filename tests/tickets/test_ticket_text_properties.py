@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.tickets.codes import ALPHABET, BODY_LENGTH, generate_code, is_valid_code, normalize_code
 from bot.tickets.phone import InvalidPhone, normalize_phone
+
+# The same examples on every run, so CI is reproducible (see tests/rasa/test_text_parser_properties.py).
+settings.register_profile("ticket_text", derandomize=True, database=None, deadline=None)
+settings.load_profile("ticket_text")
 
 CODE_BODIES = st.text(alphabet=ALPHABET, min_size=BODY_LENGTH, max_size=BODY_LENGTH)
 SEPARATORS = st.sampled_from(["", " ", "-", ".", "_", "  "])
